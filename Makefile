@@ -1,0 +1,73 @@
+# Media Vault: every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda's runtime is Python 3.12: use it from PATH or from pyenv, with nobody selecting it by hand.
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON312 ?= $(or $(firstword $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12)),$(shell command -v python3.12 2>/dev/null))
+PYTHON313 ?= $(or $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13 /root/.pyenv/versions/3.13*/bin/python3.13)),$(shell command -v python3.13 2>/dev/null))
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LS_VENV := .venv-localstack
+LS_STAMP := $(LS_VENV)/.installed
+BUILD := .build
+STAGE ?= dev
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help install run test test-unit test-functional test-integration test-localstack lint package localstack bench clean
+
+help: ## This list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt layers/imaging/requirements.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (looked in PATH and $(PYENV_ROOT)/versions)"; exit 1; }
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(STAMP) ## Create .venv (Python 3.12) with runtime and dev dependencies
+
+$(LS_STAMP): infra/local/localstack-requirements.txt
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (LocalStack host mode needs it)"; exit 1; }
+	test -x $(LS_VENV)/bin/python || $(PYTHON313) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/local/localstack-requirements.txt
+	touch $@
+
+run: $(STAMP) ## Start the whole system on loopback (EMULATOR=localstack to use LocalStack)
+	$(PY) -m infra.local.stack $(if $(EMULATOR),--emulator $(EMULATOR),)
+
+test: $(STAMP) $(LS_STAMP) ## Every test tier: unit, functional, integration, LocalStack
+	$(PY) -m pytest tests -q
+
+test-unit: $(STAMP) ## Unit tests only (no sockets)
+	$(PY) -m pytest tests/unit -q
+
+test-functional: $(STAMP) ## Functional tests (Chalice test client + moto)
+	$(PY) -m pytest tests/functional -q
+
+test-integration: $(STAMP) ## Integration tests (real processes on loopback)
+	$(PY) -m pytest tests/integration -q
+
+test-localstack: $(STAMP) $(LS_STAMP) ## The LocalStack tier
+	$(PY) -m pytest tests/localstack -q
+
+lint: $(STAMP) ## ruff and mypy (strict on shared/)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+localstack: $(LS_STAMP) ## Run LocalStack on :4566 (Docker if an engine runs, else host mode)
+	$(PY) -m infra.local.localstack
+
+package: $(STAMP) ## Build the SAM template, function package and layers into .build/
+	$(PY) -m infra.package --stage $(STAGE) --out $(BUILD)
+
+bench: $(STAMP) ## Benchmarks (figures as ratios against a baseline of the same run)
+	$(PY) -m pytest tests/perf -q -s -p no:randomly
+
+clean: ## Remove build output, caches and virtualenvs
+	rm -rf $(BUILD) vendor .pytest_cache .mypy_cache .ruff_cache $(VENV) $(LS_VENV)
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,30 @@
+"""Composition root: the Chalice app, its middleware, blueprints, authorizer and Lambda entry points."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import SQSEvent
+
+from functions import authorizer
+from functions.api import health, media, openapi, uploads
+from functions.api.middleware import http_middleware
+from functions.processing.handler import handle_batch
+
+app = Chalice(app_name="media-vault")
+app.register_middleware(http_middleware, "http")
+
+app.register_blueprint(authorizer.bp)
+for blueprint in (health.bp, openapi.bp, uploads.bp, media.bp):
+    app.register_blueprint(blueprint)
+
+
+# A placeholder ARN: infra/template.yaml points the event source at the stack's own queue.
+QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-processing"
+
+
+@app.on_sqs_message(queue_arn=QUEUE_ARN_PLACEHOLDER, batch_size=10, name="processor")
+def processor(event: SQSEvent) -> dict[str, Any]:
+    """S3 object-created notifications, delivered through SQS."""
+    return handle_batch(event.to_dict(), event.context)

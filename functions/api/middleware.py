@@ -1,0 +1,68 @@
+"""HTTP middleware: correlation id, access log, metrics, and one error-body shape for every 4xx/5xx."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from chalice import Response
+from chalice.app import Request
+
+from functions.api.errors import error_body
+from shared.observability import logger, metrics
+
+# Chalice's own errors (bad JSON, 405, 415, unhandled 500) use {"Code", "Message"}: rename them.
+_CHALICE_CODES = {
+    "BadRequestError": "bad_request",
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
+
+
+def _normalized(response: Response) -> Response:
+    body = response.body
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None
+    if isinstance(body, dict) and "code" in body and "message" in body:
+        return response
+    if isinstance(body, dict) and "Code" in body:
+        code = _CHALICE_CODES.get(str(body["Code"]), str(body["Code"]))
+        message = str(body.get("Message", ""))
+    else:
+        code = "internal_error" if response.status_code >= 500 else "error"
+        message = "an internal error occurred" if response.status_code >= 500 else "request failed"
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return Response(body=error_body(code, message), status_code=response.status_code, headers=headers)
+
+
+def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Wrap every API request."""
+    request_id = str((event.context or {}).get("requestId", ""))
+    logger.set_correlation_id(request_id)
+    started = time.perf_counter()
+    response = get_response(event)
+    if response.status_code >= 400:
+        response = _normalized(response)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    logger.info(
+        "request",
+        extra={
+            "method": event.method,
+            "path": event.path,
+            "status": response.status_code,
+            "duration_ms": round(elapsed_ms, 2),
+        },
+    )
+    metrics.add_metric(name=f"Http{response.status_code // 100}xx", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics(raise_on_empty_metrics=False)
+    return response
+
+

@@ -1,0 +1,156 @@
+"""The API's OpenAPI 3 document, served at /openapi.json (a test keeps it in step with the routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from functions.api.routing import route
+
+bp = Blueprint(__name__)
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {
+        str(status): {"description": description, "content": {"application/json": {"schema": _ERROR}}}
+        for status, description in (
+            (400, "Invalid input"),
+            (401, "Missing, malformed, expired or forged token"),
+            (403, "Not allowed for this role"),
+            (404, "No such item, or not yours"),
+            (413, "Declared size above the limit"),
+            (415, "Content type not accepted"),
+        )
+        if status in statuses
+    }
+
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "Media Vault API",
+        "version": "0.1.0",
+        "description": "Upload photos and videos through signed URLs; processing makes them viewable.",
+    },
+    "components": {
+        "securitySchemes": {
+            "keycloak": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (Keycloak access token)"}
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+            "UploadRequest": {
+                "type": "object",
+                "required": ["filename", "content_type", "size"],
+                "additionalProperties": False,
+                "properties": {
+                    "filename": {"type": "string", "maxLength": 1024},
+                    "content_type": {"type": "string", "example": "image/jpeg"},
+                    "size": {"type": "integer", "minimum": 1},
+                },
+            },
+            "UploadTicket": {
+                "type": "object",
+                "required": ["media_id", "upload"],
+                "properties": {
+                    "media_id": {"type": "string"},
+                    "upload": {
+                        "type": "object",
+                        "properties": {
+                            "method": {"type": "string", "enum": ["POST"]},
+                            "url": {"type": "string", "format": "uri"},
+                            "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "expires_at": {"type": "string", "format": "date-time"},
+                        },
+                    },
+                },
+            },
+            "Media": {
+                "type": "object",
+                "required": ["media_id", "status", "filename", "content_type", "size", "renditions"],
+                "properties": {
+                    "media_id": {"type": "string"},
+                    "status": {"type": "string", "enum": ["pending", "processing", "ready", "failed", "rejected"]},
+                    "filename": {"type": "string"},
+                    "content_type": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "width": {"type": "integer", "nullable": True},
+                    "height": {"type": "integer", "nullable": True},
+                    "failure_reason": {"type": "string", "nullable": True},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                    "renditions": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": {
+                                "url": {"type": "string", "format": "uri"},
+                                "width": {"type": "integer"},
+                                "height": {"type": "integer"},
+                                "content_type": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "security": [{"keycloak": []}],
+    "paths": {
+        "/health": {
+            "get": {
+                "summary": "Liveness",
+                "security": [],
+                "responses": {"200": {"description": "The API is up"}},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3 document"}},
+            }
+        },
+        "/uploads": {
+            "post": {
+                "summary": "Declare a file and receive a presigned POST pinned to its key, type and size",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadRequest"}}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "Pending media item and its upload form",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadTicket"}}},
+                    },
+                    **_errors(400, 401, 413, 415),
+                },
+            }
+        },
+        "/media/{media_id}": {
+            "get": {
+                "summary": "One media item with short-lived rendition URLs",
+                "parameters": [{"name": "media_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "The item",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}},
+                    },
+                    **_errors(401, 404),
+                },
+            }
+        },
+    },
+}
+
+
+@route(bp, "/openapi.json", public=True)
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    return DOCUMENT

@@ -1,0 +1,95 @@
+"""Builds each service once per container, lazily, from the settings (the composition root's half)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from shared.adapters.dynamo import DynamoMediaRepository
+from shared.adapters.identity import JwksCache, TokenVerifier
+from shared.adapters.storage import S3Storage
+from shared.config import get_settings
+from shared.domain.library import MediaLibrary
+from shared.domain.processing import MediaProcessor
+from shared.domain.uploads import UploadService
+
+
+@lru_cache(maxsize=1)
+def s3_client() -> Any:
+    """One S3 client per container; SigV4 so presigned URLs carry a real signature."""
+    settings = get_settings()
+    return boto3.client(
+        "s3", region_name=settings.region, config=Config(signature_version="s3v4", s3={"addressing_style": "path"})
+    )
+
+
+@lru_cache(maxsize=1)
+def storage() -> S3Storage:
+    """The media bucket."""
+    return S3Storage(s3_client(), get_settings().media_bucket)
+
+
+@lru_cache(maxsize=1)
+def repository() -> DynamoMediaRepository:
+    """The media table."""
+    settings = get_settings()
+    return DynamoMediaRepository(settings.media_table, settings.region)
+
+
+@lru_cache(maxsize=1)
+def token_verifier() -> TokenVerifier:
+    """Verifier with this container's JWKS cache."""
+    settings = get_settings()
+    return TokenVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        keys=JwksCache(settings.jwks_url),
+        leeway_seconds=settings.oidc_leeway_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def upload_service() -> UploadService:
+    """Issues uploads."""
+    settings = get_settings()
+    return UploadService(
+        repository(),
+        storage(),
+        allowed_content_types=settings.allowed_content_types,
+        max_upload_bytes=settings.max_upload_bytes,
+        url_ttl_seconds=settings.upload_url_ttl_seconds,
+    )
+
+
+@lru_cache(maxsize=1)
+def media_library() -> MediaLibrary:
+    """Reads media."""
+    return MediaLibrary(repository(), storage(), url_ttl_seconds=get_settings().download_url_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def media_processor() -> MediaProcessor:
+    """Processes uploads; Pillow is imported here, on the processing path only."""
+    from shared.media.thumbnails import PillowThumbnailer
+
+    settings = get_settings()
+    return MediaProcessor(
+        repository(),
+        storage(),
+        PillowThumbnailer(max_pixels=settings.max_image_pixels),
+        thumbnail_px=settings.thumbnail_px,
+        max_bytes=settings.max_upload_bytes,
+    )
+
+
+_BUILDERS = (s3_client, storage, repository, token_verifier, upload_service, media_library, media_processor)
+
+
+def reset() -> None:
+    """Forget every built service (tests switch environments between cases)."""
+    for builder in _BUILDERS:
+        builder.cache_clear()
+    get_settings.cache_clear()

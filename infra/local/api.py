@@ -1,0 +1,146 @@
+"""The API on loopback: `chalice local`'s server with API Gateway's authorizer semantics.
+
+`chalice local` lets an authorizer's exception escape as a 500 and answers refusals in its own
+body shape. API Gateway answers 401 when a TOKEN authorizer raises "Unauthorized" and renders
+refusals through the GatewayResponses in infra/template.yaml; this module mirrors both, reading
+those response templates from the template so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+from chalice import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    LambdaContext,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    LocalGatewayException,
+    NotAuthorizedError,
+    ThreadedHTTPServer,
+)
+
+from infra.local.provision import load_template
+
+
+class ShapedForbidden(ForbiddenError):
+    """A 403 whose body is already the gateway response's."""
+
+
+def gateway_responses(template: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """ResponseType -> application/json template of the template's GatewayResponses."""
+    resources = (template or load_template())["Resources"]
+    return {
+        r["Properties"]["ResponseType"]: r["Properties"]["ResponseTemplates"]["application/json"]
+        for r in resources.values()
+        if r.get("Type") == "AWS::ApiGateway::GatewayResponse"
+    }
+
+
+def render(response_template: str, message: str) -> bytes:
+    """Fill $context.error.messageString the way API Gateway does (a quoted JSON string)."""
+    return response_template.replace("$context.error.messageString", json.dumps(message)).encode()
+
+
+class GatewayAuthorizer(LocalGatewayAuthorizer):
+    """Authorizer runner that refuses like API Gateway: 401 for a raising authorizer, shaped bodies."""
+
+    def __init__(self, app_object: Chalice, responses: Mapping[str, str]) -> None:
+        super().__init__(app_object)
+        self._responses = responses
+
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: LambdaContext) -> Any:
+        """Run the route's authorizer; map every refusal to the deployed gateway's response."""
+        headers = {"x-amzn-RequestId": lambda_context.aws_request_id}
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except NotAuthorizedError:
+            raise NotAuthorizedError(headers, render(self._responses["UNAUTHORIZED"], "Unauthorized")) from None
+        except ForbiddenError:
+            body = render(self._responses["ACCESS_DENIED"], "User is not authorized to access this resource")
+            raise ShapedForbidden(headers, body) from None
+        except LocalGatewayException:
+            raise
+        except Exception:  # noqa: BLE001 - a raising TOKEN authorizer is API Gateway's 401
+            raise NotAuthorizedError(headers, render(self._responses["UNAUTHORIZED"], "Unauthorized")) from None
+
+
+class Gateway(LocalGateway):
+    """LocalGateway with API Gateway's refusals, including 403 for unknown routes."""
+
+    def __init__(self, app_object: Chalice, config: Config, responses: Mapping[str, str] | None = None) -> None:
+        super().__init__(app_object, config)
+        self._responses = dict(responses or gateway_responses())
+        self._authorizer = GatewayAuthorizer(app_object, self._responses)
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        """Serve one request as API Gateway would."""
+        try:
+            return super().handle_request(method, path, headers, body)
+        except ShapedForbidden:
+            raise
+        except ForbiddenError as exc:
+            # Chalice's other 403 is "no such route", which API Gateway calls a missing token.
+            body = render(self._responses["MISSING_AUTHENTICATION_TOKEN"], "Missing Authentication Token")
+            raise ShapedForbidden(exc.headers, body) from None
+
+
+def local_config() -> Config:
+    """The Chalice config the local API runs with."""
+    return Config.create(chalice_stage="local", function_name="api_handler", lambda_timeout=29, lambda_memory_size=512)
+
+
+class _Handler(ChaliceRequestHandler):
+    def __init__(self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice, config: Config) -> None:
+        self.local_gateway = Gateway(app_object, config)
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """The app logs each request itself (JSON); stay quiet here."""
+
+
+def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer:
+    """An HTTP server for the app on host:port."""
+    config = local_config()
+
+    def handler(request: Any, client_address: Any, server: HTTPServer) -> _Handler:
+        return _Handler(request, client_address, server, app_object=app_object, config=config)
+
+    return ThreadedHTTPServer((host, port), handler)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the API until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    from app import app
+
+    server = make_server(app, args.host, args.port)
+    signal.signal(signal.SIGTERM, _interrupt)
+    print(f"API serving on http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

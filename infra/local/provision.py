@@ -1,0 +1,192 @@
+"""Create the resources infra/template.yaml declares on a local AWS emulator (moto or LocalStack).
+
+The deploy template is the one definition: this reads it, resolves the intrinsic functions the
+local resources use (Ref, Fn::GetAtt, Fn::Sub) and creates buckets, queues and tables in
+dependency order. It returns the function environment (the template's Globals) resolved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
+_SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The merge template as a dict (it uses only JSON-style intrinsics, no YAML tags)."""
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+class Provisioner:
+    """Creates each supported resource once, on first reference, and remembers its attributes."""
+
+    def __init__(self, template: Mapping[str, Any], stack_name: str, region: str = "us-east-1") -> None:
+        self._resources: Mapping[str, Any] = template["Resources"]
+        self._globals: Mapping[str, Any] = template.get("Globals", {})
+        self._stack = stack_name
+        self._region = region
+        self._s3 = boto3.client("s3", region_name=region)
+        self._sqs = boto3.client("sqs", region_name=region)
+        self._dynamodb = boto3.client("dynamodb", region_name=region)
+        account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
+        self._pseudo = {
+            "AWS::StackName": stack_name,
+            "AWS::AccountId": account,
+            "AWS::Region": region,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        self._made: dict[str, dict[str, str]] = {}
+        self._creators: dict[str, Callable[[str, Mapping[str, Any]], dict[str, str]]] = {
+            "AWS::SQS::Queue": self._queue,
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::DynamoDB::Table": self._table,
+        }
+
+    def provision(self) -> dict[str, str]:
+        """Create every local resource; return the functions' environment variables."""
+        for logical_id, resource in self._resources.items():
+            if resource.get("Type") in self._creators:
+                self._attributes(logical_id)
+        variables = self._globals.get("Function", {}).get("Environment", {}).get("Variables", {})
+        return {name: str(self.resolve(value)) for name, value in variables.items()}
+
+    # --- intrinsic functions ---------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        """Value with Ref / Fn::GetAtt / Fn::Sub replaced by local names."""
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self._ref(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self._attributes(logical_id)[attribute]
+        if set(value) == {"Fn::Sub"}:
+            return _SUB_VARIABLE.sub(lambda m: self._sub_variable(m.group(1)), value["Fn::Sub"])
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> str:
+        if name in self._pseudo:
+            return self._pseudo[name]
+        return self._attributes(name)["Ref"]
+
+    def _sub_variable(self, name: str) -> str:
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return self._attributes(logical_id)[attribute]
+        return self._ref(name)
+
+    def _attributes(self, logical_id: str) -> dict[str, str]:
+        if logical_id not in self._made:
+            resource = self._resources[logical_id]
+            creator = self._creators.get(resource["Type"])
+            if creator is None:
+                raise KeyError(f"{logical_id} ({resource['Type']}) has no local equivalent")
+            self._made[logical_id] = creator(logical_id, resource.get("Properties", {}))
+        return self._made[logical_id]
+
+    # --- resources -------------------------------------------------------------------------
+    def _queue(self, logical_id: str, props: Mapping[str, Any]) -> dict[str, str]:
+        name = self.resolve(props.get("QueueName", {"Fn::Sub": f"${{AWS::StackName}}-{logical_id}"}))
+        attributes: dict[str, str] = {}
+        for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+            if key in props:
+                attributes[key] = str(props[key])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(self.resolve(props["RedrivePolicy"]))
+        url = self._sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
+
+    def _bucket(self, logical_id: str, props: Mapping[str, Any]) -> dict[str, str]:
+        name = self.resolve(props.get("BucketName", f"{self._stack}-{logical_id}".lower()))
+        create: dict[str, Any] = {"Bucket": name}
+        if self._region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        try:
+            self._s3.create_bucket(**create)
+        except self._s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        if "VersioningConfiguration" in props:
+            self._s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+        if "CorsConfiguration" in props:
+            rules = [_cors_rule(rule) for rule in props["CorsConfiguration"]["CorsRules"]]
+            self._s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        if "LifecycleConfiguration" in props:
+            rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
+            self._s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+        notifications = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+        if notifications:
+            queue_configs = [
+                {
+                    "QueueArn": self.resolve(n["Queue"]),
+                    "Events": [n["Event"]],
+                    **({"Filter": {"Key": {"FilterRules": n["Filter"]["S3Key"]["Rules"]}}} if "Filter" in n else {}),
+                }
+                for n in notifications
+            ]
+            self._s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"QueueConfigurations": queue_configs}
+            )
+        return {"Ref": name, "Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"}
+
+    def _table(self, logical_id: str, props: Mapping[str, Any]) -> dict[str, str]:
+        name = self.resolve(props.get("TableName", f"{self._stack}-{logical_id}"))
+        create: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if "GlobalSecondaryIndexes" in props:
+            create["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        try:
+            description = self._dynamodb.create_table(**create)["TableDescription"]
+        except self._dynamodb.exceptions.ResourceInUseException:
+            description = self._dynamodb.describe_table(TableName=name)["Table"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            self._dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        return {"Ref": name, "Arn": description["TableArn"]}
+
+
+def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation CORS rule in the S3 API's shape."""
+    names = {"MaxAge": "MaxAgeSeconds", "Id": "ID", "ExposedHeaders": "ExposeHeaders"}
+    return {names.get(key, key): value for key, value in rule.items()}
+
+
+def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's shape."""
+    converted: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "AbortIncompleteMultipartUpload" in rule:
+        converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    if "NoncurrentVersionExpiration" in rule:
+        converted["NoncurrentVersionExpiration"] = rule["NoncurrentVersionExpiration"]
+    if "ExpirationInDays" in rule:
+        converted["Expiration"] = {"Days": rule["ExpirationInDays"]}
+    return converted
+
+
+def provision(stack_name: str = "media-vault-local", region: str = "us-east-1") -> dict[str, str]:
+    """Provision the template's resources on the emulator the AWS_ENDPOINT_URL* variables name."""
+    return Provisioner(load_template(), stack_name, region).provision()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Provision infra/template.yaml's resources locally.")
+    parser.add_argument("--stack-name", default="media-vault-local")
+    print(json.dumps(provision(parser.parse_args().stack_name), indent=2))

@@ -1,0 +1,240 @@
+"""`make run`: the whole system on loopback, started in order and stopped together.
+
+emulator (:4566) -> resources from infra/template.yaml -> identity server (:8080)
+-> API (:8000) -> processing worker. Ctrl-C (or SIGTERM) stops every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parents[2]
+REALM = "media-vault"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: children get SIGTERM if the stack process dies, so nothing is orphaned."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll url until it answers (any HTTP status) or timeout; fail fast if process exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{process.args!r} exited with {process.returncode} before {url} answered") from None
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout:.0f} s") from None
+            time.sleep(0.1)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of the local stack."""
+
+    emulator: int = 4566
+    identity: int = 8080
+    api: int = 8000
+    dynamodb: int = 4567  # moto's DynamoDB beside LocalStack, which cannot run its own here
+
+
+class DevStack:
+    """Starts and stops the local system as child processes."""
+
+    def __init__(
+        self,
+        ports: Ports = Ports(),
+        *,
+        emulator: str = "moto",
+        host: str = "127.0.0.1",
+        log_dir: Path | None = None,
+        stack_name: str = "media-vault-local",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.ports = ports
+        self.emulator = emulator
+        self.host = host
+        self.log_dir = log_dir
+        self.stack_name = stack_name
+        self._extra_env = extra_env or {}
+        self._children: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = []
+        self.env: dict[str, str] = {}
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API."""
+        return f"http://{self.host}:{self.ports.api}"
+
+    @property
+    def issuer(self) -> str:
+        """The realm URL (token issuer)."""
+        return f"http://{self.host}:{self.ports.identity}/realms/{REALM}"
+
+    @property
+    def emulator_url(self) -> str:
+        """The AWS emulator's endpoint."""
+        return f"http://{self.host}:{self.ports.emulator}"
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "ab") if self.log_dir else None  # noqa: SIM115 - closed in stop()
+        process = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet in the child
+        )
+        self._children.append((name, process, log))
+        return process
+
+    def _base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                "AWS_ENDPOINT_URL": self.emulator_url,
+                "STAGE": "local",
+                "OIDC_ISSUER": self.issuer,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": env.get("POWERTOOLS_METRICS_DISABLED", "true"),
+                "POWERTOOLS_LOG_LEVEL": env.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        if self.emulator == "localstack":
+            env["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://{self.host}:{self.ports.dynamodb}"
+        env.update(self._extra_env)
+        return env
+
+    def start(self) -> DevStack:
+        """Start everything; return when the API and identity server answer."""
+        self.env = self._base_env()
+        try:
+            if self.emulator == "moto":
+                process = self._spawn("emulator", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.emulator))
+                wait_for_http(f"{self.emulator_url}/moto-api/", process=process)
+            elif self.emulator == "localstack":
+                wait_for_http(f"{self.emulator_url}/_localstack/health", timeout=5)
+                process = self._spawn("dynamodb", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.dynamodb))
+                wait_for_http(f"http://{self.host}:{self.ports.dynamodb}/moto-api/", process=process)
+            else:
+                raise ValueError(f"unknown emulator {self.emulator!r} (moto or localstack)")
+            provisioned = subprocess.run(
+                [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name],
+                cwd=ROOT, env=self.env, check=True, capture_output=True,
+            )
+            self.env.update(json.loads(provisioned.stdout))
+            identity = self._spawn(
+                "identity", "-m", "infra.identity.server", "--host", self.host, "--port", str(self.ports.identity)
+            )
+            api = self._spawn("api", "-m", "infra.local.api", "--host", self.host, "--port", str(self.ports.api))
+            self._spawn("worker", "-m", "infra.local.worker")
+            wait_for_http(f"{self.issuer}/.well-known/openid-configuration", process=identity)
+            wait_for_http(f"{self.api_url}/health", process=api)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every child, newest first: SIGTERM, then SIGKILL after a grace period."""
+        for _, process, _ in reversed(self._children):
+            if process.poll() is None:
+                process.terminate()
+        for _, process, log in reversed(self._children):
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if log:
+                log.close()
+        self._children.clear()
+
+    def failed_children(self) -> list[str]:
+        """Names of children that exited on their own."""
+        return [name for name, process, _ in self._children if process.poll() is not None]
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+QUICKSTART = """
+Media Vault is running ({emulator}):
+  API        {api}        (GET {api}/health, {api}/openapi.json)
+  identity   {issuer}
+  emulator   {emulator_url}
+Demo users (password = username): alice, bob (user) - pat (partner, acme) - gina (partner, globex) - ada (admin)
+
+  TOKEN=$(curl -s -d grant_type=password -d client_id=media-vault-web -d username=alice -d password=alice \\
+      {issuer}/protocol/openid-connect/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+      -d '{{"filename": "cat.jpg", "content_type": "image/jpeg", "size": 123456}}' {api}/uploads
+  # POST the returned upload.fields plus file=@cat.jpg to upload.url (curl -F k=v ... -F file=@cat.jpg URL), then:
+  curl -s -H "Authorization: Bearer $TOKEN" {api}/media/<media_id>
+
+Ctrl-C stops everything.
+"""
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stack in the foreground until interrupted."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emulator", choices=("moto", "localstack"), default=os.environ.get("EMULATOR", "moto"))
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    stack = DevStack(emulator=args.emulator)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start()
+        print(
+            QUICKSTART.format(emulator=args.emulator, api=stack.api_url, issuer=stack.issuer, emulator_url=stack.emulator_url)
+            + f"(ready in {time.monotonic() - started:.1f} s)",
+            flush=True,
+        )
+        while not stack.failed_children():
+            time.sleep(0.5)
+        print(f"stopping: {', '.join(stack.failed_children())} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

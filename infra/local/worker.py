@@ -1,0 +1,115 @@
+"""Local stand-in for Lambda's SQS event source: drain the queue, call the processor, honour partial failures."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from chalice.local import LambdaContext
+
+SqsHandler = Callable[[dict[str, Any], Any], Any]
+
+
+def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    """One SQS message in the shape Lambda's event source mapping delivers it."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+class QueueWorker:
+    """Receives batches, invokes the handler like Lambda would, deletes what succeeded.
+
+    Failed messages become visible again after `retry_delay` seconds; the queue's redrive policy
+    moves them to the dead-letter queue after its maxReceiveCount, exactly as on AWS.
+    """
+
+    def __init__(
+        self,
+        queue_url: str,
+        handler: SqsHandler,
+        *,
+        region: str = "us-east-1",
+        batch_size: int = 10,
+        wait_seconds: int = 1,
+        retry_delay: int = 2,
+    ) -> None:
+        self._sqs = boto3.client("sqs", region_name=region)
+        self._queue_url = queue_url
+        self._handler = handler
+        self._region = region
+        self._batch_size = batch_size
+        self._wait = wait_seconds
+        self._retry_delay = retry_delay
+        self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+
+    def poll_once(self) -> int:
+        """Handle at most one batch; return how many messages it held."""
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=self._wait,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [lambda_record(m, self._queue_arn, self._region) for m in messages]}
+        context = LambdaContext("processor", memory_size=1536, max_runtime_ms=120_000)
+        try:
+            result = self._handler(event, context) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - like Lambda, an invocation error fails the whole batch
+            failed = {m["MessageId"] for m in messages}
+        for message in messages:
+            if message["MessageId"] in failed:
+                self._sqs.change_message_visibility(
+                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self._retry_delay
+                )
+            else:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until stop is set."""
+        while not stop.is_set():
+            self.poll_once()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the worker on PROCESSING_QUEUE_URL until SIGINT/SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queue-url", default=os.environ.get("PROCESSING_QUEUE_URL", ""))
+    parser.add_argument("--retry-delay", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not args.queue_url:
+        parser.error("--queue-url or PROCESSING_QUEUE_URL is required")
+    from app import processor
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    worker = QueueWorker(args.queue_url, processor, region=os.environ.get("AWS_REGION", "us-east-1"), retry_delay=args.retry_delay)
+    print(f"worker draining {args.queue_url}", flush=True)
+    worker.run(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Keycloak access-token verification against the realm's JWKS (RS256 only)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+
+from shared.domain.errors import Unauthenticated
+from shared.domain.principal import Principal, Role, role_from_claims
+
+ALGORITHM = "RS256"
+MAX_TOKEN_BYTES = 16 * 1024
+# Header parameters that would let a token name its own key: never honoured.
+_FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
+
+JwksFetcher = Callable[[str], Mapping[str, Any]]
+
+
+def fetch_jwks(url: str) -> Mapping[str, Any]:
+    """GET the realm's JWKS document."""
+    with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - URL comes from settings
+        document: Mapping[str, Any] = json.loads(response.read(1024 * 1024))
+    return document
+
+
+class JwksCache:
+    """Per-container key cache; an unknown kid refetches at most once per `min_refetch_seconds`."""
+
+    def __init__(self, url: str, fetcher: JwksFetcher = fetch_jwks, min_refetch_seconds: float = 10.0) -> None:
+        self._url = url
+        self._fetcher = fetcher
+        self._min_refetch = min_refetch_seconds
+        self._keys: dict[str, dict[str, Any]] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def key(self, kid: str) -> dict[str, Any] | None:
+        """The RSA signing key for kid, refreshing the set when kid is new and the cool-down allows."""
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refetch:
+                self._refresh()
+            return self._keys.get(kid)
+
+    def _refresh(self) -> None:
+        self._fetched_at = time.monotonic()
+        self.fetches += 1
+        try:
+            document = self._fetcher(self._url)
+        except (OSError, ValueError):
+            return  # keep the keys we have; the next miss after the cool-down retries
+        keys: dict[str, dict[str, Any]] = {}
+        for entry in document.get("keys", []):
+            if not isinstance(entry, dict):
+                continue
+            if entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig":
+                continue
+            if entry.get("alg", ALGORITHM) != ALGORITHM or not isinstance(entry.get("kid"), str):
+                continue
+            keys[entry["kid"]] = {k: entry[k] for k in ("kty", "kid", "n", "e") if k in entry}
+        self._keys = keys
+
+
+class TokenVerifier:
+    """Checks signature, algorithm, issuer, audience, expiry and type of a Keycloak access token."""
+
+    def __init__(self, issuer: str, audience: str, keys: JwksCache, leeway_seconds: int = 30) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._keys = keys
+        self._leeway = leeway_seconds
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; Unauthenticated for anything that is not a valid access token."""
+        if not token or len(token) > MAX_TOKEN_BYTES:
+            raise Unauthenticated("missing or oversized token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as exc:
+            raise Unauthenticated("malformed token") from exc
+        if header.get("alg") != ALGORITHM:
+            raise Unauthenticated("token algorithm not accepted")
+        if _FORBIDDEN_HEADERS & set(header):
+            raise Unauthenticated("token header names its own key")
+        kid = header.get("kid")
+        key = self._keys.key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise Unauthenticated("token signed by an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"leeway": self._leeway, "require_exp": True, "require_iat": True, "require_sub": True},
+            )
+        except ExpiredSignatureError as exc:
+            raise Unauthenticated("token expired") from exc
+        except JWTClaimsError as exc:
+            raise Unauthenticated(f"token claims rejected: {exc}") from exc
+        except JWTError as exc:
+            raise Unauthenticated("token signature invalid") from exc
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise Unauthenticated("not an access token")
+        return claims
+
+
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """Map Keycloak claims to a principal; tokens with no vault role are refused."""
+    realm_access = claims.get("realm_access")
+    roles = realm_access.get("roles", []) if isinstance(realm_access, Mapping) else []
+    role = role_from_claims([r for r in roles if isinstance(r, str)])
+    if role is None:
+        raise Unauthenticated("token carries no Media Vault role")
+    raw_org = claims.get("partner_org")
+    partner_org = raw_org if isinstance(raw_org, str) else ""
+    if role is Role.PARTNER and not partner_org:
+        raise Unauthenticated("partner token without a partner organisation")
+    return Principal(
+        sub=str(claims["sub"]),
+        username=str(claims.get("preferred_username", "")),
+        role=role,
+        email=str(claims.get("email", "") or ""),
+        partner_org=partner_org,
+    )

@@ -1,0 +1,77 @@
+"""The media bucket on S3: pinned presigned POSTs, short-lived GETs, bounded reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import ClientError
+
+from shared.domain.errors import UnreadableMedia
+from shared.domain.ports import PresignedPost, StoredObject
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header that survives any filename (RFC 6266 with an ASCII fallback)."""
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in filename) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+class S3Storage:
+    """ObjectStorage on one S3 bucket."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self._bucket = bucket
+
+    def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
+        """A POST form S3 accepts only for this key, this Content-Type and at most max_size bytes."""
+        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
+        post = self._s3.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, max_size],
+            ],
+            ExpiresIn=ttl_seconds,
+        )
+        return PresignedPost(
+            url=post["url"],
+            fields={k: str(v) for k, v in post["fields"].items()},
+            expires_at=expires_at.replace(microsecond=0).isoformat(),
+        )
+
+    def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
+        """A GET URL valid for ttl_seconds; with filename, served as a download."""
+        params: dict[str, str] = {"Bucket": self._bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = content_disposition(filename)
+        url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
+        return url
+
+    def read(self, key: str, max_bytes: int) -> StoredObject:
+        """The object's bytes; UnreadableMedia when missing or larger than max_bytes."""
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            raise UnreadableMedia(f"object {key} cannot be read: {exc.response['Error'].get('Code')}") from exc
+        size = int(response["ContentLength"])
+        if size > max_bytes:
+            response["Body"].close()
+            raise UnreadableMedia(f"object is {size} bytes, above the {max_bytes}-byte limit")
+        data = response["Body"].read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UnreadableMedia(f"object is larger than the {max_bytes}-byte limit")
+        return StoredObject(
+            data=data,
+            size=size,
+            content_type=str(response.get("ContentType", "")),
+            version_id=str(response.get("VersionId", "")),
+        )
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        """Store bytes under key."""
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)

@@ -1,0 +1,70 @@
+"""One frozen Settings object: every environment variable the code reads is named here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of every function, read once from the environment."""
+
+    stage: str = "local"
+    region: str = "us-east-1"
+    media_bucket: str = "media-vault-local-media"
+    media_table: str = "media-vault-local-media"
+    processing_queue_url: str = ""
+    # Identity: the realm URL is the token issuer; the API's client id must be in `aud`.
+    oidc_issuer: str = "http://127.0.0.1:8080/realms/media-vault"
+    oidc_audience: str = "media-vault-api"
+    oidc_jwks_url: str = ""
+    oidc_leeway_seconds: int = 30
+    # Uploads and renditions.
+    upload_url_ttl_seconds: int = 300
+    download_url_ttl_seconds: int = 300
+    max_upload_bytes: int = 100 * 1024 * 1024
+    allowed_content_types: tuple[str, ...] = (
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/gif",
+    )
+    thumbnail_px: int = 256
+    max_image_pixels: int = 100_000_000
+
+    @property
+    def jwks_url(self) -> str:
+        """JWKS location: explicit, or Keycloak's layout under the issuer."""
+        return self.oidc_jwks_url or f"{self.oidc_issuer}/protocol/openid-connect/certs"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables named after the fields, upper-cased."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = env.get(field.name.upper())
+            if raw is None or raw == "":
+                continue
+            default = field.default
+            if isinstance(default, bool):
+                values[field.name] = raw.lower() in ("1", "true", "yes")
+            elif isinstance(default, int):
+                values[field.name] = int(raw)
+            elif isinstance(default, tuple):
+                values[field.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+            else:
+                values[field.name] = raw
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if region and "region" not in values:
+            values["region"] = region
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached: Lambda containers read the environment once)."""
+    return Settings.from_env()

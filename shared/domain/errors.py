@@ -1,0 +1,61 @@
+"""Domain errors: each type is one kind of failure; functions/api maps them to HTTP statuses."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected failure; `code` is the stable machine-readable name."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(DomainError):
+    """The request is malformed or a value is out of range."""
+
+    code = "validation_error"
+
+
+class UnsupportedMediaType(DomainError):
+    """The declared content type is not one the vault accepts."""
+
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(DomainError):
+    """A declared size is above the configured limit."""
+
+    code = "payload_too_large"
+
+
+class Unauthenticated(DomainError):
+    """No valid identity: missing, malformed, expired or forged token."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """Authenticated, but the principal's role does not allow the action."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """No such item, or one the principal may not see (the two look the same)."""
+
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The item changed under the request (a condition on its state failed)."""
+
+    code = "conflict"
+
+
+class UnreadableMedia(DomainError):
+    """Processing could not decode the object's bytes as the media it claims to be."""
+
+    code = "unreadable_media"

@@ -1,0 +1,94 @@
+"""The media item: what was uploaded, where it is in its life, and what processing made of it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+
+
+class MediaStatus(str, Enum):
+    """Life cycle: pending -> processing -> ready | failed | rejected."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """A derivative object (thumbnail, preview) stored beside the original."""
+
+    key: str
+    width: int
+    height: int
+    content_type: str
+
+
+@dataclass
+class MediaItem:
+    """One uploaded photo or video and its processing results."""
+
+    media_id: str
+    owner_id: str
+    filename: str
+    content_type: str
+    size: int
+    object_key: str
+    status: MediaStatus = MediaStatus.PENDING
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    failure_reason: str = ""
+    width: int = 0
+    height: int = 0
+    renditions: dict[str, Rendition] = field(default_factory=dict)
+
+
+ORIGINALS_PREFIX = "originals/"
+RENDITIONS_PREFIX = "renditions/"
+_MAX_FILENAME = 255
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def new_media_id() -> str:
+    """A fresh opaque id (hex UUID4: unguessable, URL-safe)."""
+    return uuid.uuid4().hex
+
+
+def original_key(owner_id: str, media_id: str) -> str:
+    """The object key of an item's original: chosen by the API, never by the client."""
+    return f"{ORIGINALS_PREFIX}{owner_id}/{media_id}"
+
+
+def rendition_key(owner_id: str, media_id: str, name: str, extension: str) -> str:
+    """The object key of a derivative, outside the prefix that triggers processing."""
+    return f"{RENDITIONS_PREFIX}{owner_id}/{media_id}/{name}.{extension}"
+
+
+def parse_original_key(key: str) -> tuple[str, str] | None:
+    """(owner_id, media_id) of an originals key, or None for any other key."""
+    if not key.startswith(ORIGINALS_PREFIX):
+        return None
+    parts = key[len(ORIGINALS_PREFIX) :].split("/")
+    if len(parts) != 2 or not all(parts):
+        return None
+    return parts[0], parts[1]
+
+
+def sanitize_filename(name: str) -> str:
+    """A display filename with no path, control characters or excess length; '' if nothing is left."""
+    normalized = unicodedata.normalize("NFC", name)
+    base = normalized.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE.sub("", base).strip().lstrip(".")
+    if len(cleaned) > _MAX_FILENAME:
+        stem, dot, ext = cleaned.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            cleaned = stem[: _MAX_FILENAME - len(ext) - 1] + "." + ext
+        else:
+            cleaned = cleaned[:_MAX_FILENAME]
+    return cleaned

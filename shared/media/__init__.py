@@ -1,0 +1,1 @@
+"""Pure image/video code (Pillow); imported lazily, only on the processing path."""

@@ -1,0 +1,34 @@
+"""Integration tier: emulator, identity server, API and worker as real processes on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local.stack import DevStack, Ports
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    logs = tmp_path_factory.mktemp("stack-logs")
+    ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
+    dev = DevStack(ports, log_dir=logs, stack_name="media-vault-it")
+    try:
+        dev.start()
+    except Exception:
+        _dump_logs(logs)
+        raise
+    yield dev
+    failed = dev.failed_children()
+    dev.stop()
+    if failed:
+        _dump_logs(logs)
+    assert not failed, f"processes died during the tests: {failed}"
+
+
+def _dump_logs(logs: Path) -> None:
+    for log in sorted(logs.glob("*.log")):
+        print(f"===== {log.name}\n{log.read_text()[-4000:]}")

@@ -1,0 +1,38 @@
+"""Real image bytes made on the fly (no binary fixtures in the repo)."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+
+def jpeg_bytes(width: int = 640, height: int = 480, *, orientation: int | None = None, quality: int = 85) -> bytes:
+    """A gradient JPEG, optionally with an EXIF orientation tag."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[0x0112] = orientation
+    image.save(out, format="JPEG", quality=quality, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def png_bytes(width: int = 320, height: int = 200) -> bytes:
+    """A small RGBA PNG."""
+    image = Image.new("RGBA", (width, height), (30, 120, 200, 128))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of encoded image bytes."""
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
+
+
+def image_format(data: bytes) -> str:
+    """Pillow's format name of encoded image bytes."""
+    with Image.open(io.BytesIO(data)) as image:
+        return str(image.format)
