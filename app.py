@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
-from chalice.app import SQSEvent
+from chalice.app import Chalice, SQSEvent
 
 from functions import authorizer
 from functions.api import health, media, openapi, uploads

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Response
+from chalice.app import Response
 
 from shared.domain import errors
 
@@ -22,7 +22,7 @@ def status_for(error: errors.DomainError) -> int:
     """HTTP status of a domain error (its nearest mapped base class; 500 if none)."""
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 500
 
 

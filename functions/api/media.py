@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
-from functions.api.routing import principal, route
 from functions import dependencies
+from functions.api.routing import principal, route
 
 bp = Blueprint(__name__)
 

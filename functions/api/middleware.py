@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Response
-from chalice.app import Request
+from chalice.app import Request, Response
 
 from functions.api.errors import error_body
 from shared.observability import logger, metrics
@@ -64,5 +62,3 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
     metrics.add_metric(name=f"Http{response.status_code // 100}xx", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics(raise_on_empty_metrics=False)
     return response
-
-

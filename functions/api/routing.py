@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from functions.api.errors import error_response
 from functions.authorizer import keycloak
@@ -16,7 +16,9 @@ from shared.domain.principal import Principal
 View = Callable[..., Any]
 
 
-def route(bp: Blueprint, path: str, *, methods: tuple[str, ...] = ("GET",), public: bool = False) -> Callable[[View], View]:
+def route(
+    bp: Blueprint, path: str, *, methods: tuple[str, ...] = ("GET",), public: bool = False
+) -> Callable[[View], View]:
     """Register a view on bp; non-public views require the Keycloak authorizer."""
 
     def register(view: View) -> View:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
-from functions.api.routing import created, json_body, principal, route
 from functions import dependencies
+from functions.api.routing import created, json_body, principal, route
 from shared.domain.uploads import UploadRequest
 
 bp = Blueprint(__name__)

@@ -21,7 +21,7 @@ def object_created_events(body: str) -> list[ObjectCreated]:
     """The object-created records of an S3 notification message (S3's test event has none)."""
     message = json.loads(body)
     if not isinstance(message, dict):
-        raise ValueError("notification body is not a JSON object")
+        raise TypeError("notification body is not a JSON object")
     events = []
     for record in message.get("Records", []):
         if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
@@ -48,6 +48,9 @@ def process_record(record: SQSRecord) -> None:
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda SQS event in, `{"batchItemFailures": [...]}` out."""
     try:
-        return process_partial_response(event=event, record_handler=process_record, processor=_batch, context=context)
+        response = process_partial_response(
+            event=event, record_handler=process_record, processor=_batch, context=context
+        )
+        return dict(response)
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)

@@ -93,10 +93,14 @@ class SigningKey:
         private_pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        public_pem = private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
-        return cls(kid, private_pem, public_pem, {"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": n, "e": e})
+        public_pem = (
+            private.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+        return cls(
+            kid, private_pem, public_pem, {"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": n, "e": e}
+        )
 
 
 def _typed(rep: Json, key: str, current: Any, kind: type, optional: bool = False) -> Any:
@@ -155,9 +159,14 @@ class User:
 
     def representation(self) -> Json:
         """Keycloak UserRepresentation (no credentials, no roles)."""
-        rep: Json = {"id": self.id, "username": self.username, "enabled": self.enabled,
-                     "emailVerified": self.email_verified, "createdTimestamp": self.created,
-                     "attributes": {k: list(v) for k, v in self.attributes.items()}}
+        rep: Json = {
+            "id": self.id,
+            "username": self.username,
+            "enabled": self.enabled,
+            "emailVerified": self.email_verified,
+            "createdTimestamp": self.created,
+            "attributes": {k: list(v) for k, v in self.attributes.items()},
+        }
         for key, value in (("email", self.email), ("firstName", self.first_name), ("lastName", self.last_name)):
             if value is not None:
                 rep[key] = value
@@ -177,8 +186,14 @@ def _matcher(term: str) -> Callable[[str], bool]:
 class Realm:
     """In-memory realm state (clients, users, roles, signing keys) seeded from a JSON document."""
 
-    def __init__(self, seed: Json, base_url: str, access_token_lifespan: int = 300,
-                 name: str | None = None, api_client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        seed: Json,
+        base_url: str,
+        access_token_lifespan: int = 300,
+        name: str | None = None,
+        api_client_id: str | None = None,
+    ) -> None:
         self.name: str = name or seed["realm"]
         self.base_url = base_url.rstrip("/")
         self.access_token_lifespan = access_token_lifespan
@@ -186,8 +201,14 @@ class Realm:
         self.api_client_id: str = api_client_id or seed.get("apiClientId", "media-vault-api")
         self.lock = threading.RLock()
         self.roles: dict[str, Json] = {
-            r["name"]: {"id": r["id"], "name": r["name"], "description": r.get("description", ""),
-                        "composite": False, "clientRole": False, "containerId": self.name}
+            r["name"]: {
+                "id": r["id"],
+                "name": r["name"],
+                "description": r.get("description", ""),
+                "composite": False,
+                "clientRole": False,
+                "containerId": self.name,
+            }
             for r in seed["roles"]
         }
         self.default_roles: list[str] = list(seed.get("defaultRoles", []))
@@ -198,9 +219,14 @@ class Realm:
             user.apply(rep)
             self.users[user.id] = user
         self.service_accounts: dict[str, User] = {
-            cid: User(id=c["serviceAccount"]["id"], username=f"service-account-{cid}",
-                      roles=list(c["serviceAccount"].get("realmRoles", [])), service_account_of=cid)
-            for cid, c in self.clients.items() if c.get("serviceAccountsEnabled")
+            cid: User(
+                id=c["serviceAccount"]["id"],
+                username=f"service-account-{cid}",
+                roles=list(c["serviceAccount"].get("realmRoles", [])),
+                service_account_of=cid,
+            )
+            for cid, c in self.clients.items()
+            if c.get("serviceAccountsEnabled")
         }
         self.keys: list[SigningKey] = [SigningKey.generate()]
 
@@ -224,8 +250,15 @@ class Realm:
         exact = params.get("exact", "false").lower() == "true"
         found = []
         for user in self.users.values():
-            values = {k: (v or "").lower() for k, v in (("username", user.username), ("email", user.email),
-                                                        ("firstName", user.first_name), ("lastName", user.last_name))}
+            values = {
+                k: (v or "").lower()
+                for k, v in (
+                    ("username", user.username),
+                    ("email", user.email),
+                    ("firstName", user.first_name),
+                    ("lastName", user.last_name),
+                )
+            }
             if params.get("search") and not any(map(_matcher(params["search"]), values.values())):
                 continue
             wanted = {k: params[k].lower() for k in values if params.get(k)}
@@ -265,8 +298,9 @@ class Realm:
             key = next((k for k in self.keys if k.kid == header.get("kid")), None)
             if key is None or header.get("alg") != "RS256":
                 raise InvalidToken("unknown key or algorithm")
-            claims = jwt.decode(token, key.public_pem, algorithms=["RS256"], issuer=self.issuer,
-                                options={"verify_aud": False})
+            claims = jwt.decode(
+                token, key.public_pem, algorithms=["RS256"], issuer=self.issuer, options={"verify_aud": False}
+            )
         except (JWTError, ValueError, TypeError, AttributeError) as exc:
             raise InvalidToken(str(exc)) from exc
         if claims.get("typ") != typ or not isinstance(claims.get("sub"), str):
@@ -277,31 +311,62 @@ class Realm:
         """Keycloak-shaped access-token claims for a user and client."""
         now = int(time.time())
         claims: Json = {
-            "exp": now + self.access_token_lifespan, "iat": now, "jti": str(uuid.uuid4()),
-            "iss": self.issuer, "aud": [self.api_client_id, "account"], "sub": user.id, "typ": "Bearer",
-            "azp": client_id, "acr": "1", "realm_access": {"roles": list(user.roles)},
+            "exp": now + self.access_token_lifespan,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+            "iss": self.issuer,
+            "aud": [self.api_client_id, "account"],
+            "sub": user.id,
+            "typ": "Bearer",
+            "azp": client_id,
+            "acr": "1",
+            "realm_access": {"roles": list(user.roles)},
             "resource_access": {"account": {"roles": ["manage-account", "view-profile"]}},
-            "scope": SCOPE, "email_verified": user.email_verified, "preferred_username": user.username,
+            "scope": SCOPE,
+            "email_verified": user.email_verified,
+            "preferred_username": user.username,
         }
-        optional = {"session_state": sid, "sid": sid, "client_id": user.service_account_of, "email": user.email,
-                    "name": " ".join(n for n in (user.first_name, user.last_name) if n),
-                    "given_name": user.first_name, "family_name": user.last_name,
-                    "partner_org": next(iter(user.attributes.get("partner_org", [])), None)}
+        optional = {
+            "session_state": sid,
+            "sid": sid,
+            "client_id": user.service_account_of,
+            "email": user.email,
+            "name": " ".join(n for n in (user.first_name, user.last_name) if n),
+            "given_name": user.first_name,
+            "family_name": user.last_name,
+            "partner_org": next(iter(user.attributes.get("partner_org", [])), None),
+        }
         claims.update({k: v for k, v in optional.items() if v})
         return claims
 
     def token_response(self, user: User, client_id: str, sid: str | None) -> Json:
         """Token endpoint body; a refresh token only for user sessions (not client_credentials)."""
-        body: Json = {"access_token": self.sign(self.access_claims(user, client_id, sid)),
-                      "expires_in": self.access_token_lifespan, "refresh_expires_in": 0,
-                      "token_type": "Bearer", "not-before-policy": 0, "scope": SCOPE}
+        body: Json = {
+            "access_token": self.sign(self.access_claims(user, client_id, sid)),
+            "expires_in": self.access_token_lifespan,
+            "refresh_expires_in": 0,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "scope": SCOPE,
+        }
         if sid:
             now = int(time.time())
-            refresh = {"exp": now + self.refresh_token_lifespan, "iat": now, "jti": str(uuid.uuid4()),
-                       "iss": self.issuer, "aud": self.issuer, "sub": user.id, "typ": "Refresh",
-                       "azp": client_id, "session_state": sid, "sid": sid, "scope": SCOPE}
-            body.update(refresh_token=self.sign(refresh), refresh_expires_in=self.refresh_token_lifespan,
-                        session_state=sid)
+            refresh = {
+                "exp": now + self.refresh_token_lifespan,
+                "iat": now,
+                "jti": str(uuid.uuid4()),
+                "iss": self.issuer,
+                "aud": self.issuer,
+                "sub": user.id,
+                "typ": "Refresh",
+                "azp": client_id,
+                "session_state": sid,
+                "sid": sid,
+                "scope": SCOPE,
+            }
+            body.update(
+                refresh_token=self.sign(refresh), refresh_expires_in=self.refresh_token_lifespan, session_state=sid
+            )
         return body
 
     def grant(self, form: dict[str, str]) -> Json:
@@ -346,7 +411,9 @@ class Realm:
         except InvalidToken as exc:
             raise oauth_error(400, "invalid_grant", "Invalid refresh token") from exc
         if claims.get("azp") != client_id:
-            raise oauth_error(400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match")
+            raise oauth_error(
+                400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match"
+            )
         user = self.by_id(claims["sub"])
         if user is None or not user.enabled:
             raise oauth_error(400, "invalid_grant", "User not found or disabled")
@@ -356,21 +423,38 @@ class Realm:
         """OpenID Provider metadata (authorization_endpoint is advertised but not implemented)."""
         oidc = f"{self.issuer}/protocol/openid-connect"
         return {
-            "issuer": self.issuer, "authorization_endpoint": f"{oidc}/auth", "token_endpoint": f"{oidc}/token",
-            "jwks_uri": f"{oidc}/certs", "response_types_supported": ["code"],
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{oidc}/auth",
+            "token_endpoint": f"{oidc}/token",
+            "jwks_uri": f"{oidc}/certs",
+            "response_types_supported": ["code"],
             "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-            "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_post"],
             "scopes_supported": ["openid", "profile", "email"],
-            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "preferred_username", "email",
-                                 "email_verified", "name", "given_name", "family_name", "partner_org"],
+            "claims_supported": [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "preferred_username",
+                "email",
+                "email_verified",
+                "name",
+                "given_name",
+                "family_name",
+                "partner_org",
+            ],
         }
 
 
 _R = r"/realms/([^/]+)"
 _U = r"/admin/realms/([^/]+)/users"
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (verb, re.compile(pattern), name) for verb, pattern, name in [
+    (verb, re.compile(pattern), name)
+    for verb, pattern, name in [
         ("GET", _R + r"/\.well-known/openid-configuration", "discovery"),
         ("GET", _R + "/protocol/openid-connect/certs", "certs"),
         ("POST", _R + "/protocol/openid-connect/token", "token"),
@@ -587,7 +671,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _h_admin_users(self) -> Reply:
         params = self._query()
         first, most = self._page(params, "first", 0), self._page(params, "max", 100)
-        return 200, [u.representation() for u in self.realm.search(params)[first:first + most]]
+        return 200, [u.representation() for u in self.realm.search(params)[first : first + most]]
 
     def _h_admin_count(self) -> Reply:
         return 200, len(self.realm.search(self._query()))
@@ -636,9 +720,16 @@ class _Handler(BaseHTTPRequestHandler):
 class IdentityServer:
     """The dev identity server, serving in a background daemon thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080, seed_path: str | Path = DEFAULT_SEED,
-                 base_url: str | None = None, access_token_lifespan: int = 300,
-                 realm: str | None = None, api_client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        seed_path: str | Path = DEFAULT_SEED,
+        base_url: str | None = None,
+        access_token_lifespan: int = 300,
+        realm: str | None = None,
+        api_client_id: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self._fixed_base_url = base_url
@@ -673,8 +764,9 @@ class IdentityServer:
         if self._fixed_base_url is None:
             self.realm.base_url = self._default_base_url()
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="dev-identity-server", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="dev-identity-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -725,8 +817,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        server = IdentityServer(args.host, args.port, args.seed, args.base_url,
-                                args.access_token_lifespan, args.realm).start()
+        server = IdentityServer(
+            args.host, args.port, args.seed, args.base_url, args.access_token_lifespan, args.realm
+        ).start()
     except (OSError, ValueError, KeyError) as exc:
         parser.exit(1, f"dev identity server failed to start: {exc!r}\n")
     stop = threading.Event()

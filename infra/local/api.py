@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from chalice import Chalice
+from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
@@ -100,11 +100,13 @@ def local_config() -> Config:
 
 
 class _Handler(ChaliceRequestHandler):
-    def __init__(self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice, config: Config) -> None:
+    def __init__(
+        self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice, config: Config
+    ) -> None:
         self.local_gateway = Gateway(app_object, config)
-        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """The app logs each request itself (JSON); stay quiet here."""
 
 

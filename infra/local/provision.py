@@ -7,6 +7,7 @@ dependency order. It returns the function environment (the template's Globals) r
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -37,8 +38,8 @@ class Provisioner:
         self._s3 = boto3.client("s3", region_name=region)
         self._sqs = boto3.client("sqs", region_name=region)
         self._dynamodb = boto3.client("dynamodb", region_name=region)
-        account = boto3.client("sts", region_name=region).get_caller_identity()["Account"]
-        self._pseudo = {
+        account = str(boto3.client("sts", region_name=region).get_caller_identity()["Account"])
+        self._pseudo: dict[str, str] = {
             "AWS::StackName": stack_name,
             "AWS::AccountId": account,
             "AWS::Region": region,
@@ -79,7 +80,7 @@ class Provisioner:
     def _ref(self, name: str) -> str:
         if name in self._pseudo:
             return self._pseudo[name]
-        return self._attributes(name)["Ref"]
+        return str(self._attributes(name)["Ref"])
 
     def _sub_variable(self, name: str) -> str:
         if "." in name:
@@ -114,10 +115,8 @@ class Provisioner:
         create: dict[str, Any] = {"Bucket": name}
         if self._region != "us-east-1":
             create["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
-        try:
+        with contextlib.suppress(self._s3.exceptions.BucketAlreadyOwnedByYou):
             self._s3.create_bucket(**create)
-        except self._s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
         if "VersioningConfiguration" in props:
             self._s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "CorsConfiguration" in props:
@@ -169,7 +168,11 @@ def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A CloudFormation lifecycle rule in the S3 API's shape."""
-    converted: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    converted: dict[str, Any] = {
+        "ID": rule["Id"],
+        "Status": rule["Status"],
+        "Filter": {"Prefix": rule.get("Prefix", "")},
+    }
     if "AbortIncompleteMultipartUpload" in rule:
         converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
     if "NoncurrentVersionExpiration" in rule:

@@ -7,6 +7,7 @@ emulator (:4566) -> resources from infra/template.yaml -> identity server (:8080
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -27,10 +28,8 @@ _PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:
     """Linux: children get SIGTERM if the stack process dies, so nothing is orphaned."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -105,7 +104,7 @@ class DevStack:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads exist yet in the child
+            preexec_fn=_die_with_parent,
         )
         self._children.append((name, process, log))
         return process
@@ -138,17 +137,24 @@ class DevStack:
         self.env = self._base_env()
         try:
             if self.emulator == "moto":
-                process = self._spawn("emulator", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.emulator))
+                process = self._spawn(
+                    "emulator", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.emulator)
+                )
                 wait_for_http(f"{self.emulator_url}/moto-api/", process=process)
             elif self.emulator == "localstack":
                 wait_for_http(f"{self.emulator_url}/_localstack/health", timeout=5)
-                process = self._spawn("dynamodb", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.dynamodb))
+                process = self._spawn(
+                    "dynamodb", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.dynamodb)
+                )
                 wait_for_http(f"http://{self.host}:{self.ports.dynamodb}/moto-api/", process=process)
             else:
                 raise ValueError(f"unknown emulator {self.emulator!r} (moto or localstack)")
             provisioned = subprocess.run(
                 [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name],
-                cwd=ROOT, env=self.env, check=True, capture_output=True,
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+                capture_output=True,
             )
             self.env.update(json.loads(provisioned.stdout))
             identity = self._spawn(
@@ -197,7 +203,7 @@ Media Vault is running ({emulator}):
 Demo users (password = username): alice, bob (user) - pat (partner, acme) - gina (partner, globex) - ada (admin)
 
   TOKEN=$(curl -s -d grant_type=password -d client_id=media-vault-web -d username=alice -d password=alice \\
-      {issuer}/protocol/openid-connect/token | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+      {issuer}/protocol/openid-connect/token | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
       -d '{{"filename": "cat.jpg", "content_type": "image/jpeg", "size": 123456}}' {api}/uploads
   # POST the returned upload.fields plus file=@cat.jpg to upload.url (curl -F k=v ... -F file=@cat.jpg URL), then:
@@ -222,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         print(
-            QUICKSTART.format(emulator=args.emulator, api=stack.api_url, issuer=stack.issuer, emulator_url=stack.emulator_url)
+            QUICKSTART.format(
+                emulator=args.emulator, api=stack.api_url, issuer=stack.issuer, emulator_url=stack.emulator_url
+            )
             + f"(ready in {time.monotonic() - started:.1f} s)",
             flush=True,
         )

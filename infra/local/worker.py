@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -16,7 +16,7 @@ from chalice.local import LambdaContext
 SqsHandler = Callable[[dict[str, Any], Any], Any]
 
 
-def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     """One SQS message in the shape Lambda's event source mapping delivers it."""
     return {
         "messageId": message["MessageId"],
@@ -55,9 +55,9 @@ class QueueWorker:
         self._batch_size = batch_size
         self._wait = wait_seconds
         self._retry_delay = retry_delay
-        self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self._queue_arn = self._sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
 
     def poll_once(self) -> int:
         """Handle at most one batch; return how many messages it held."""
@@ -80,7 +80,9 @@ class QueueWorker:
         for message in messages:
             if message["MessageId"] in failed:
                 self._sqs.change_message_visibility(
-                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=self._retry_delay
+                    QueueUrl=self._queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_delay,
                 )
             else:
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -105,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    worker = QueueWorker(args.queue_url, processor, region=os.environ.get("AWS_REGION", "us-east-1"), retry_delay=args.retry_delay)
+    worker = QueueWorker(
+        args.queue_url, processor, region=os.environ.get("AWS_REGION", "us-east-1"), retry_delay=args.retry_delay
+    )
     print(f"worker draining {args.queue_url}", flush=True)
     worker.run(stop)
     return 0

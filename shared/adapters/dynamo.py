@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -143,7 +144,7 @@ class DynamoMediaRepository:
         renditions: dict[str, Rendition] | None = None,
     ) -> MediaItem:
         """Conditional status change: only one concurrent caller can win it."""
-        actions = [
+        actions: list[Action] = [
             MediaModel.status.set(to.value),
             MediaModel.updated_at.set(datetime.now(UTC)),
         ]

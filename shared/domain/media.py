@@ -7,10 +7,10 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class MediaStatus(str, Enum):
+class MediaStatus(StrEnum):
     """Life cycle: pending -> processing -> ready | failed | rejected."""
 
     PENDING = "pending"

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from shared.domain.errors import NotFound
 from shared.domain.media import MediaItem
 from shared.domain.principal import Principal
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a caller wants to do with an item."""
 
     READ = "read"

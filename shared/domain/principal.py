@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from shared.domain.errors import Unauthenticated
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """The vault's roles, strongest last."""
 
     USER = "user"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from shared.domain.errors import Conflict, UnreadableMedia
 from shared.domain.media import MediaStatus, Rendition, parse_original_key, rendition_key
 from shared.domain.ports import MediaRepository, ObjectStorage, Thumbnailer
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """What processing one object did."""
 
     READY = "ready"

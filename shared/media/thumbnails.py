@@ -26,15 +26,15 @@ class PillowThumbnailer:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
-            width, height = image.size
+                opened = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+            width, height = opened.size
             if width * height > self._max_pixels:
                 raise UnreadableMedia(f"image is {width}x{height}, above the {self._max_pixels}-pixel limit")
             # JPEG can decode at 1/2, 1/4, 1/8 scale: far less work when the target is small.
-            image.draft("RGB", (max_px, max_px))
+            opened.draft("RGB", (max_px, max_px))
             # EXIF orientations 5-8 turn the picture a quarter: the viewer sees height x width.
-            oriented = (height, width) if image.getexif().get(_ORIENTATION_TAG, 1) in (5, 6, 7, 8) else (width, height)
-            image = ImageOps.exif_transpose(image)
+            oriented = (height, width) if opened.getexif().get(_ORIENTATION_TAG, 1) in (5, 6, 7, 8) else (width, height)
+            image = ImageOps.exif_transpose(opened)
             if image.mode not in ("RGB", "RGBA"):
                 image = image.convert("RGBA" if "transparency" in image.info or image.mode in ("LA", "PA") else "RGB")
             image.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)

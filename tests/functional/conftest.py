@@ -27,7 +27,9 @@ class ApiClient(TestHTTPClient):
         super().__init__(app, local_config())
         self._local_gateway = Gateway(app, self._config)
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None, raw: bytes | None = None) -> HTTPResponse:
+    def call(
+        self, method: str, path: str, token: str | None = None, body: Any = None, raw: bytes | None = None
+    ) -> HTTPResponse:
         """One request; body is sent as JSON."""
         headers = {"Content-Type": "application/json"}
         if token is not None:

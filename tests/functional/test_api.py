@@ -54,9 +54,12 @@ def test_openapi_document_and_app_routes_match_exactly(api: ApiClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "payload"), [("POST", "/uploads", UPLOAD), ("GET", "/media/0f8fad5bd9cb469fa16570867728950e", None)]
+    ("method", "path", "payload"),
+    [("POST", "/uploads", UPLOAD), ("GET", "/media/0f8fad5bd9cb469fa16570867728950e", None)],
 )
-def test_protected_routes_refuse_missing_and_invalid_tokens(api: ApiClient, method: str, path: str, payload: Any) -> None:
+def test_protected_routes_refuse_missing_and_invalid_tokens(
+    api: ApiClient, method: str, path: str, payload: Any
+) -> None:
     assert_error(api.call(method, path, body=payload), 401, "unauthorized")
     assert_error(api.call(method, path, token="not-a-jwt", body=payload), 401, "unauthorized")
     assert_error(api.call(method, path, token=TokenFactory().token(), body=payload), 401, "unauthorized")

@@ -16,7 +16,9 @@ from tests.support.tokens import TokenFactory
 
 def upload(api: ApiClient, s3: Any, token: str, data: bytes, content_type: str = "image/jpeg") -> str:
     """Declare a file and put its bytes at the key the API chose (moto checks no POST policy)."""
-    response = api.call("POST", "/uploads", token, {"filename": "photo.jpg", "content_type": content_type, "size": len(data)})
+    response = api.call(
+        "POST", "/uploads", token, {"filename": "photo.jpg", "content_type": content_type, "size": len(data)}
+    )
     assert response.status_code == 201, response.body
     ticket = json.loads(response.body)
     fields = ticket["upload"]["fields"]
@@ -27,7 +29,9 @@ def upload(api: ApiClient, s3: Any, token: str, data: bytes, content_type: str =
 
 def drain(sqs: Any, queue_url: str) -> dict[str, Any]:
     """Deliver every queued notification to the processor as Lambda would; return its answer."""
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    )
     assert messages, "the upload produced no notification"
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     event = {"Records": [lambda_record(m, arn, "us-east-1") for m in messages]}

@@ -32,9 +32,13 @@ class ApiSession:
         """One request."""
         return self.session.request(method, f"{self.base_url}{path}", json=json, timeout=10)
 
-    def upload(self, data: bytes, content_type: str = "image/jpeg", filename: str = "photo.jpg") -> tuple[str, requests.Response]:
+    def upload(
+        self, data: bytes, content_type: str = "image/jpeg", filename: str = "photo.jpg"
+    ) -> tuple[str, requests.Response]:
         """Declare a file, then POST it to storage with the signed form; (media_id, storage response)."""
-        declared = self.call("POST", "/uploads", {"filename": filename, "content_type": content_type, "size": len(data)})
+        declared = self.call(
+            "POST", "/uploads", {"filename": filename, "content_type": content_type, "size": len(data)}
+        )
         assert declared.status_code == 201, declared.text
         ticket = declared.json()
         stored = post_form(ticket["upload"], data, content_type)

@@ -63,7 +63,11 @@ class MemoryStorage:
 
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         self.posts.append((key, content_type, max_size, ttl_seconds))
-        return PresignedPost(url="http://s3.test/bucket", fields={"key": key, "Content-Type": content_type}, expires_at="2026-01-01T00:00:00+00:00")
+        return PresignedPost(
+            url="http://s3.test/bucket",
+            fields={"key": key, "Content-Type": content_type},
+            expires_at="2026-01-01T00:00:00+00:00",
+        )
 
     def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
         return f"http://s3.test/bucket/{key}?ttl={ttl_seconds}"
@@ -90,4 +94,8 @@ class FixedThumbnailer:
         self.calls += 1
         if data.startswith(b"bad"):
             raise UnreadableMedia("not a readable image")
-        return ImageRendition(data=b"webp", width=max_px, height=max_px // 2, content_type="image/webp", extension="webp"), 1000, 500
+        return (
+            ImageRendition(data=b"webp", width=max_px, height=max_px // 2, content_type="image/webp", extension="webp"),
+            1000,
+            500,
+        )

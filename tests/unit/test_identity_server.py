@@ -45,8 +45,13 @@ def token_request(srv: IdentityServer, **form: str) -> requests.Response:
 
 def password_grant(srv: IdentityServer, username: str, password: str | None = None) -> requests.Response:
     """Password grant through the public web client."""
-    return token_request(srv, grant_type="password", client_id=WEB, username=username,
-                         password=username if password is None else password)
+    return token_request(
+        srv,
+        grant_type="password",
+        client_id=WEB,
+        username=username,
+        password=username if password is None else password,
+    )
 
 
 def token_for_password(srv: IdentityServer, username: str, password: str) -> str:
@@ -176,8 +181,7 @@ def test_grant_type_errors(server: IdentityServer) -> None:
 
 
 def test_client_credentials_service_account(server: IdentityServer) -> None:
-    resp = token_request(server, grant_type="client_credentials", client_id=ADMIN_CLI,
-                         client_secret="dev-admin-secret")
+    resp = token_request(server, grant_type="client_credentials", client_id=ADMIN_CLI, client_secret="dev-admin-secret")
     assert resp.status_code == 200
     body = resp.json()
     assert "refresh_token" not in body
@@ -205,8 +209,13 @@ def test_refresh_grant_refuses_bad_tokens(server: IdentityServer) -> None:
     for token in (tampered, body["access_token"], "not-a-jwt"):
         resp = token_request(server, grant_type="refresh_token", client_id=WEB, refresh_token=token)
         assert resp.status_code == 400 and resp.json()["error"] == "invalid_grant", token
-    other_client = token_request(server, grant_type="refresh_token", client_id=ADMIN_CLI,
-                                 client_secret="dev-admin-secret", refresh_token=body["refresh_token"])
+    other_client = token_request(
+        server,
+        grant_type="refresh_token",
+        client_id=ADMIN_CLI,
+        client_secret="dev-admin-secret",
+        refresh_token=body["refresh_token"],
+    )
     assert other_client.status_code == 400 and other_client.json()["error"] == "invalid_grant"
     dev(server, "/users/alice/disable")
     disabled = token_request(server, grant_type="refresh_token", client_id=WEB, refresh_token=body["refresh_token"])
@@ -239,9 +248,19 @@ def test_rotation_with_retire_old_invalidates_old_tokens(server: IdentityServer)
 
 def test_dev_sign_crafts_tokens_with_chosen_claims(server: IdentityServer) -> None:
     now = int(time.time())
-    expired = dev(server, "/sign", json={"sub": "x", "iss": server.issuer, "aud": API, "typ": "Bearer",
-                                         "iat": now - 600, "exp": now - 300,
-                                         "realm_access": {"roles": ["admin"]}}).json()["token"]
+    expired = dev(
+        server,
+        "/sign",
+        json={
+            "sub": "x",
+            "iss": server.issuer,
+            "aud": API,
+            "typ": "Bearer",
+            "iat": now - 600,
+            "exp": now - 300,
+            "realm_access": {"roles": ["admin"]},
+        },
+    ).json()["token"]
     with pytest.raises(JWTError):
         verify(server, expired)
     wrong_aud = server.issue_token("alice", aud="someone-else")
@@ -314,9 +333,14 @@ def test_realm_roles_and_role_mappings(server: IdentityServer) -> None:
 
 def test_create_user_then_log_in(server: IdentityServer) -> None:
     ada = token_for(server, "ada")
-    new_user = {"username": "Zoe", "email": "zoe@example.test", "enabled": True, "firstName": "Zoe",
-                "attributes": {"partner_org": ["acme"]},
-                "credentials": [{"type": "password", "value": "zoe-pass", "temporary": False}]}
+    new_user = {
+        "username": "Zoe",
+        "email": "zoe@example.test",
+        "enabled": True,
+        "firstName": "Zoe",
+        "attributes": {"partner_org": ["acme"]},
+        "credentials": [{"type": "password", "value": "zoe-pass", "temporary": False}],
+    }
     created = admin(server, "POST", "/users", ada, json=new_user)
     assert created.status_code == 201
     location = created.headers["Location"]
@@ -361,8 +385,13 @@ def test_oversized_and_invalid_bodies(server: IdentityServer) -> None:
 
 
 def test_cli_serves_until_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "infra.identity.server", "--port", "0"], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.identity.server", "--port", "0"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()

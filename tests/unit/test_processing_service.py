@@ -7,11 +7,20 @@ from shared.domain.processing import MediaProcessor, ObjectCreated, Outcome
 from tests.unit.fakes import FixedThumbnailer, MemoryRepository, MemoryStorage
 
 
-def _setup(data: bytes, declared: int | None = None) -> tuple[MediaProcessor, MemoryRepository, MemoryStorage, ObjectCreated]:
+def _setup(
+    data: bytes, declared: int | None = None
+) -> tuple[MediaProcessor, MemoryRepository, MemoryStorage, ObjectCreated]:
     repository, storage, thumbnailer = MemoryRepository(), MemoryStorage(), FixedThumbnailer()
     key = original_key("u1", "m1")
     repository.create(
-        MediaItem(media_id="m1", owner_id="u1", filename="a.jpg", content_type="image/jpeg", size=declared or len(data), object_key=key)
+        MediaItem(
+            media_id="m1",
+            owner_id="u1",
+            filename="a.jpg",
+            content_type="image/jpeg",
+            size=declared or len(data),
+            object_key=key,
+        )
     )
     storage.write(key, data, "image/jpeg")
     processor = MediaProcessor(repository, storage, thumbnailer, thumbnail_px=256, max_bytes=10_000)
@@ -53,7 +62,9 @@ def test_redelivered_event_changes_nothing() -> None:
 
 def test_keys_outside_originals_and_unknown_items_are_skipped() -> None:
     processor, repository, _, _ = _setup(b"jpeg-bytes")
-    assert processor.process(ObjectCreated(bucket="b", key="renditions/u1/m1/thumbnail.webp", size=1)) is Outcome.SKIPPED
+    assert (
+        processor.process(ObjectCreated(bucket="b", key="renditions/u1/m1/thumbnail.webp", size=1)) is Outcome.SKIPPED
+    )
     assert processor.process(ObjectCreated(bucket="b", key=original_key("u1", "nope"), size=1)) is Outcome.SKIPPED
     # A key whose owner segment does not match the record is not trusted.
     assert processor.process(ObjectCreated(bucket="b", key=original_key("u2", "m1"), size=1)) is Outcome.SKIPPED

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.local.provision import load_template
 from shared.adapters.dynamo import MediaModel
 from shared.config import Settings
 from shared.domain.media import ORIGINALS_PREFIX
-from infra.local.provision import load_template
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -23,8 +23,12 @@ def test_media_table_keys_attributes_and_indexes_match_the_pynamodb_model() -> N
     assert _keys(table["KeySchema"]) == _keys(model["key_schema"])
     as_set = lambda defs: {(d["AttributeName"], d["AttributeType"]) for d in defs}  # noqa: E731
     assert as_set(table["AttributeDefinitions"]) == as_set(model["attribute_definitions"])
-    template_indexes = {i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]) for i in table["GlobalSecondaryIndexes"]}
-    model_indexes = {i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in model["global_secondary_indexes"]}
+    template_indexes = {
+        i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]) for i in table["GlobalSecondaryIndexes"]
+    }
+    model_indexes = {
+        i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in model["global_secondary_indexes"]
+    }
     assert template_indexes == model_indexes
 
 

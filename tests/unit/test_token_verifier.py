@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pytest
+
 from shared.adapters.identity import JwksCache, TokenVerifier, principal_from_claims
 from shared.domain.errors import Unauthenticated
 from shared.domain.principal import Role

@@ -16,14 +16,20 @@ ALICE = Principal(sub="user-alice", username="alice", role=Role.USER)
 def _service() -> tuple[UploadService, MemoryRepository, MemoryStorage]:
     repository, storage = MemoryRepository(), MemoryStorage()
     service = UploadService(
-        repository, storage, allowed_content_types=("image/jpeg", "image/png"), max_upload_bytes=1000, url_ttl_seconds=300
+        repository,
+        storage,
+        allowed_content_types=("image/jpeg", "image/png"),
+        max_upload_bytes=1000,
+        url_ttl_seconds=300,
     )
     return service, repository, storage
 
 
 def test_issue_upload_records_pending_item_under_owner_prefix() -> None:
     service, repository, storage = _service()
-    ticket = service.issue_upload(ALICE, UploadRequest.parse({"filename": "../cat.jpg", "content_type": "IMAGE/JPEG", "size": 500}))
+    ticket = service.issue_upload(
+        ALICE, UploadRequest.parse({"filename": "../cat.jpg", "content_type": "IMAGE/JPEG", "size": 500})
+    )
     item = repository.items[ticket.media_id]
     assert item.status is MediaStatus.PENDING
     assert item.filename == "cat.jpg"
