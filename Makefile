@@ -40,7 +40,7 @@ run: $(STAMP) ## Start the whole system on loopback (EMULATOR=localstack to use 
 	$(PY) -m infra.local.stack $(if $(EMULATOR),--emulator $(EMULATOR),)
 
 test: $(STAMP) $(LS_STAMP) ## Every test tier: unit, functional, integration, LocalStack
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q --ignore=tests/perf
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
 	$(PY) -m pytest tests/unit -q

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -43,7 +44,8 @@ def _normalized(response: Response) -> Response:
 
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Wrap every API request."""
-    request_id = str((event.context or {}).get("requestId", ""))
+    # API Gateway supplies requestId; the local gateway does not, so mint one.
+    request_id = str((event.context or {}).get("requestId") or uuid.uuid4())
     logger.set_correlation_id(request_id)
     started = time.perf_counter()
     response = get_response(event)

@@ -224,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     stack = DevStack(emulator=args.emulator)
+    # Ctrl-C and SIGTERM both stop everything (a backgrounded `make run` inherits SIGINT ignored).
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         stack.start()
         print(

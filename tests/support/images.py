@@ -36,3 +36,16 @@ def image_format(data: bytes) -> str:
     """Pillow's format name of encoded image bytes."""
     with Image.open(io.BytesIO(data)) as image:
         return str(image.format)
+
+
+def photo_bytes(width: int = 4000, height: int = 3000, *, seed: int = 7) -> bytes:
+    """A camera-like JPEG: noisy detail over a gradient (compresses like a photo, not a flat fill), with EXIF."""
+    noise = Image.effect_noise((width, height), 40 + seed % 5).convert("L")
+    gradient = Image.linear_gradient("L").resize((width, height))
+    image = Image.merge("RGB", (noise, gradient, Image.blend(noise, gradient, 0.5)))
+    exif = Image.Exif()
+    exif[0x010F] = "Media Vault Test Camera"  # Make
+    exif[0x0132] = "2026:11:25 12:00:00"  # DateTime
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
