@@ -1,0 +1,236 @@
+"""The deployable package, built once (`python -m infra.package`) and then loaded the way Lambda loads it.
+
+Each function is imported in a clean Python (`-I -S`: no site-packages, no PYTHON* variables) whose path is
+the function's code (Lambda's /var/task), then its layers' `python/` (/opt/python), then boto3 (which the
+Lambda runtime provides): whatever the package forgot shows up as an ImportError.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+BOTO3_CACHE = ROOT / ".build" / "test-boto3"
+# The handlers the app declares today (more may be added: every function in the template is checked).
+EXPECTED_HANDLERS = {"app.app", "app.processor", "functions.authorizer.keycloak"}
+PROCESSOR_HANDLER = "app.processor"
+
+pytestmark = pytest.mark.packaging
+
+# Runs inside the clean interpreter: argv[1] is a JSON spec, stdout one JSON report.
+PROBE = r"""
+import importlib, io, json, sys
+spec = json.loads(sys.argv[1])
+sys.path[:0] = spec["path"]
+module_name, _, attribute = spec["handler"].rpartition(".")
+report = {"handler_callable": callable(getattr(importlib.import_module(module_name), attribute))}
+for name in spec["imports"]:
+    importlib.import_module(name)
+try:
+    import PIL
+    report["pil"] = PIL.__file__
+except ImportError:
+    report["pil"] = None
+if spec["thumbnail"]:
+    from PIL import Image
+    from shared.media.thumbnails import PillowThumbnailer
+    source = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 40, 40)).save(source, format="JPEG")
+    rendition, width, height = PillowThumbnailer(max_pixels=10**8).thumbnail(source.getvalue(), 64)
+    report["thumbnail"] = [rendition.content_type, rendition.width, rendition.height, width, height]
+report["origins"] = {n: getattr(sys.modules.get(n), "__file__", None) for n in ("botocore", "boto3", "PIL", "app")}
+print(json.dumps(report))
+"""
+
+
+@dataclass(frozen=True)
+class Build:
+    out: Path
+    template_path: Path
+    template: dict[str, Any]
+    log: str
+    task: Path  # deployment.zip, extracted
+    layers: dict[str, Path]  # layer resource -> extracted dir (holding python/)
+
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return {
+            name: resource.get("Properties", {})
+            for name, resource in self.template["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"
+        }
+
+    def layer_refs(self, properties: dict[str, Any]) -> list[str]:
+        global_layers = self.template.get("Globals", {}).get("Function", {}).get("Layers", [])
+        return [layer["Ref"] for layer in [*global_layers, *properties.get("Layers", [])] if isinstance(layer, dict)]
+
+
+def _extract(archive: Path, target: Path) -> Path:
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(target)
+    return target
+
+
+def _tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """`make package`, into a temporary --out, once for this module."""
+    out = tmp_path_factory.mktemp("package")
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    command = [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out / "build")]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"infra.package failed:\n{log}"
+    template_path = out / "build" / "sam.yaml"
+    assert template_path.is_file(), f"no template written:\n{log}"
+    template = yaml.safe_load(template_path.read_text())
+    layers = {
+        name: _extract(template_path.parent / resource["Properties"]["ContentUri"], out / "opt" / name)
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    }
+    task = _extract(template_path.parent / "deployment.zip", out / "task")
+    return Build(out, template_path, template, log, task, layers)
+
+
+@pytest.fixture(scope="module")
+def runtime_boto3() -> Path:
+    """boto3 as the Lambda runtime provides it: installed once per version under .build/test-boto3."""
+    version = importlib.metadata.version("boto3")
+    target = BOTO3_CACHE / f"boto3-{version}"
+    if not target.is_dir():
+        BOTO3_CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=BOTO3_CACHE))
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+        subprocess.run([*pip, "--target", str(staging), f"boto3=={version}"], check=True, timeout=600)
+        try:
+            staging.rename(target)
+        except OSError:  # another run got there first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def clean_python() -> str:
+    """The base interpreter behind this venv (same Python as Lambda's runtime: 3.12)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    python = Path(sys.base_prefix) / "bin" / f"python{version}"
+    assert python.is_file(), f"no base Python {version} at {python}"
+    return str(python)
+
+
+def lambda_environment(name: str, properties: dict[str, Any], template: dict[str, Any]) -> dict[str, str]:
+    """What Lambda would set: runtime variables plus the function's variables (intrinsics -> placeholders)."""
+    variables = {
+        **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
+        **properties.get("Environment", {}).get("Variables", {}),
+    }
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_SESSION_TOKEN": "test",
+        "AWS_LAMBDA_FUNCTION_NAME": f"media-vault-dev-{name}",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties.get("MemorySize", 128)),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+    }
+    for key, value in variables.items():
+        env[key] = value if isinstance(value, str) else f"placeholder-{key.lower()}"
+    return env
+
+
+def probe(build: Build, boto3_dir: Path, name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    layer_paths = [str(build.layers[ref] / "python") for ref in build.layer_refs(properties)]
+    is_processor = properties["Handler"] == PROCESSOR_HANDLER
+    spec = {
+        "path": [str(build.task), *layer_paths, str(boto3_dir)],
+        "handler": properties["Handler"],
+        "imports": ["app", "shared.media.thumbnails"] if is_processor else ["app"],
+        "thumbnail": is_processor,
+    }
+    env = lambda_environment(name, properties, build.template)
+    command = [clean_python(), "-I", "-S", "-B", "-c", PROBE, json.dumps(spec)]
+    result = subprocess.run(command, cwd=build.task, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, f"{name} ({properties['Handler']}) does not load:\n{result.stderr}"
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_template_is_built_and_lint_clean(build: Build) -> None:
+    assert build.template_path.is_file()
+    assert build.template.get("Transform") == "AWS::Serverless-2016-10-31"
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "parseable", "--", str(build.template_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    findings = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0, f"cfn-lint findings:\n{findings}"
+    assert findings == ""
+
+
+def test_every_function_loads_in_a_clean_python(build: Build, runtime_boto3: Path) -> None:
+    functions = build.functions()
+    handlers = {properties["Handler"] for properties in functions.values()}
+    assert handlers >= EXPECTED_HANDLERS, f"template handlers: {sorted(handlers)}"
+    for name, properties in sorted(functions.items()):
+        assert properties.get("Runtime") == f"python{sys.version_info.major}.{sys.version_info.minor}", name
+        report = probe(build, runtime_boto3, name, properties)
+        assert report["handler_callable"], f"{name}: {properties['Handler']} is not callable"
+        if properties["Handler"] == PROCESSOR_HANDLER:
+            assert report["pil"], f"{name} cannot import PIL: {report}"
+            assert report["pil"].startswith(str(build.out / "opt")), f"{name}: PIL not from a layer: {report}"
+            assert report["thumbnail"] == ["image/webp", 64, 48, 640, 480], report
+        else:
+            assert report["pil"] is None, f"{name} can import PIL (from {report['pil']}): it belongs in the layer"
+
+
+def test_pillow_ships_only_in_the_processor_layer(build: Build) -> None:
+    with zipfile.ZipFile(build.out / "build" / "deployment.zip") as zf:
+        pil_entries = [n for n in zf.namelist() if n.split("/")[0] in ("PIL", "pillow.libs")]
+    assert pil_entries == [], f"deployment.zip ships Pillow: {pil_entries[:5]}"
+    assert (build.layers["ImagingLayer"] / "python" / "PIL" / "__init__.py").is_file()
+    functions = build.functions()
+    processor = next(p for p in functions.values() if p["Handler"] == PROCESSOR_HANDLER)
+    assert "ImagingLayer" in build.layer_refs(processor)
+    api = next(p for p in functions.values() if p["Handler"] == "app.app")
+    assert "ImagingLayer" not in build.layer_refs(api)
+
+
+def test_each_function_fits_lambdas_unzipped_limit(build: Build) -> None:
+    task_bytes = _tree_bytes(build.task)
+    sizes = {
+        name: task_bytes + sum(_tree_bytes(build.layers[ref]) for ref in build.layer_refs(properties))
+        for name, properties in build.functions().items()
+    }
+    layer_sizes = ", ".join(f"{ref} {_mb(_tree_bytes(path))}" for ref, path in sorted(build.layers.items()))
+    per_function = ", ".join(f"{name} {_mb(size)}" for name, size in sorted(sizes.items()))
+    report = f"deployment.zip unzipped {_mb(task_bytes)}; layers: {layer_sizes}; per function: {per_function}"
+    print(report)
+    over = {name: size for name, size in sizes.items() if size >= LAMBDA_UNZIPPED_LIMIT}
+    assert not over, f"over Lambda's 250 MB unzipped limit: {report}"
