@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Chalice, SQSEvent
 
 from functions import authorizer
-from functions.api import health, media, openapi, uploads
+from functions.api import health, media, openapi, uploads, users
 from functions.api.middleware import http_middleware
 from functions.processing.handler import handle_batch
 
@@ -15,7 +15,7 @@ app = Chalice(app_name="media-vault")
 app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(authorizer.bp)
-for blueprint in (health.bp, openapi.bp, uploads.bp, media.bp):
+for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp):
     app.register_blueprint(blueprint)
 
 

@@ -8,13 +8,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from shared.adapters.dynamo import DynamoMediaRepository
+from shared.adapters.dynamo import DynamoMediaRepository, DynamoUserRepository
 from shared.adapters.identity import JwksCache, TokenVerifier
 from shared.adapters.storage import S3Storage
 from shared.config import get_settings
 from shared.domain.library import MediaLibrary
 from shared.domain.processing import MediaProcessor
 from shared.domain.uploads import UploadService
+from shared.domain.users import UserDirectory
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +38,15 @@ def repository() -> DynamoMediaRepository:
     """The media table."""
     settings = get_settings()
     return DynamoMediaRepository(settings.media_table, settings.region)
+
+
+@lru_cache(maxsize=1)
+def user_directory() -> UserDirectory:
+    """Vault accounts."""
+    settings = get_settings()
+    return UserDirectory(
+        DynamoUserRepository(settings.users_table, settings.region), default_quota_bytes=settings.default_quota_bytes
+    )
 
 
 @lru_cache(maxsize=1)
@@ -85,7 +95,16 @@ def media_processor() -> MediaProcessor:
     )
 
 
-_BUILDERS = (s3_client, storage, repository, token_verifier, upload_service, media_library, media_processor)
+_BUILDERS = (
+    s3_client,
+    storage,
+    repository,
+    user_directory,
+    token_verifier,
+    upload_service,
+    media_library,
+    media_processor,
+)
 
 
 def reset() -> None:

@@ -16,6 +16,7 @@ class Settings:
     region: str = "us-east-1"
     media_bucket: str = "media-vault-local-media"
     media_table: str = "media-vault-local-media"
+    users_table: str = "media-vault-local-users"
     processing_queue_url: str = ""
     # Identity: the realm URL is the token issuer; the API's client id must be in `aud`.
     oidc_issuer: str = "http://127.0.0.1:8080/realms/media-vault"
@@ -26,6 +27,7 @@ class Settings:
     upload_url_ttl_seconds: int = 300
     download_url_ttl_seconds: int = 300
     max_upload_bytes: int = 100 * 1024 * 1024
+    default_quota_bytes: int = 10 * 1024 * 1024 * 1024
     allowed_content_types: tuple[str, ...] = (
         "image/jpeg",
         "image/png",

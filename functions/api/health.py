@@ -9,7 +9,7 @@ from functions.api.routing import route
 bp = Blueprint(__name__)
 
 
-@route(bp, "/health", public=True)
+@route(bp, "/health")
 def health() -> dict[str, str]:
     """The API process is up."""
     return {"status": "ok"}

@@ -19,7 +19,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         for status, description in (
             (400, "Invalid input"),
             (401, "Missing, malformed, expired or forged token"),
-            (403, "Not allowed for this role"),
+            (403, "Not allowed for this role, or the account is suspended"),
             (404, "No such item, or not yours"),
             (413, "Declared size above the limit"),
             (415, "Content type not accepted"),
@@ -71,6 +71,20 @@ DOCUMENT: dict[str, Any] = {
                     },
                 },
             },
+            "User": {
+                "type": "object",
+                "properties": {
+                    "user_id": {"type": "string"},
+                    "username": {"type": "string"},
+                    "email": {"type": "string"},
+                    "role": {"type": "string", "enum": ["user", "partner", "admin"]},
+                    "partner_org": {"type": "string", "nullable": True},
+                    "status": {"type": "string", "enum": ["active", "suspended"]},
+                    "quota_bytes": {"type": "integer"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "last_seen_at": {"type": "string", "format": "date-time"},
+                },
+            },
             "Media": {
                 "type": "object",
                 "required": ["media_id", "status", "filename", "content_type", "size", "renditions"],
@@ -117,6 +131,44 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {"200": {"description": "OpenAPI 3 document"}},
             }
         },
+        "/me": {
+            "get": {
+                "summary": "The caller's account (created on first sight of the token's subject)",
+                "responses": {
+                    "200": {
+                        "description": "The account",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}},
+                    },
+                    **_errors(401, 403),
+                },
+            }
+        },
+        "/admin/users/{user_id}/status": {
+            "put": {
+                "summary": "Suspend or reactivate an account (admin)",
+                "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["status"],
+                                "additionalProperties": False,
+                                "properties": {"status": {"type": "string", "enum": ["active", "suspended"]}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The account after the change",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}},
+                    },
+                    **_errors(400, 401, 403, 404),
+                },
+            }
+        },
         "/uploads": {
             "post": {
                 "summary": "Declare a file and receive a presigned POST pinned to its key, type and size",
@@ -150,7 +202,7 @@ DOCUMENT: dict[str, Any] = {
 }
 
 
-@route(bp, "/openapi.json", public=True)
+@route(bp, "/openapi.json")
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document."""
     return DOCUMENT

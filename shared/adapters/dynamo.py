@@ -17,8 +17,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.config import get_settings
-from shared.domain.errors import Conflict
+from shared.domain.errors import Conflict, NotFound
 from shared.domain.media import MediaItem, MediaStatus, Rendition
+from shared.domain.principal import Role
+from shared.domain.users import User, UserStatus
 
 
 class OwnerIndex(GlobalSecondaryIndex["MediaModel"]):
@@ -64,6 +66,14 @@ class MediaModel(Model):
     owner_index = OwnerIndex()
 
 
+def _bind(model: type[Model], table_name: str, region: str) -> None:
+    """Point a model at a table: PynamoDB binds at class level, so rebinding drops its cached connection."""
+    if (model.Meta.table_name, model.Meta.region) != (table_name, region):
+        model.Meta.table_name = table_name
+        model.Meta.region = region
+        model._connection = None
+
+
 def _to_item(model: MediaModel) -> MediaItem:
     renditions = {
         name: Rendition(
@@ -99,11 +109,7 @@ class DynamoMediaRepository:
     """MediaRepository on the PynamoDB media table."""
 
     def __init__(self, table_name: str, region: str) -> None:
-        # PynamoDB binds a model to its table at class level; rebinding drops the cached connection.
-        if (MediaModel.Meta.table_name, MediaModel.Meta.region) != (table_name, region):
-            MediaModel.Meta.table_name = table_name
-            MediaModel.Meta.region = region
-            MediaModel._connection = None
+        _bind(MediaModel, table_name, region)
 
     def create(self, item: MediaItem) -> None:
         """Store a new item; Conflict if the id already exists."""
@@ -172,3 +178,97 @@ class DynamoMediaRepository:
                 raise Conflict(f"media {media_id} is not in state {', '.join(s.value for s in allowed_from)}") from exc
             raise
         return _to_item(model)
+
+
+class UserModel(Model):
+    """The users table (keys mirror infra/template.yaml; a test keeps them in step)."""
+
+    class Meta:
+        table_name = get_settings().users_table
+        region = get_settings().region
+
+    user_id = UnicodeAttribute(hash_key=True)
+    username = UnicodeAttribute()
+    email = UnicodeAttribute(default="")
+    role = UnicodeAttribute()
+    partner_org = UnicodeAttribute(default="")
+    status = UnicodeAttribute()
+    quota_bytes = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+
+
+def _to_user(model: UserModel) -> User:
+    return User(
+        user_id=model.user_id,
+        username=model.username,
+        email=model.email or "",
+        role=Role(model.role),
+        partner_org=model.partner_org or "",
+        status=UserStatus(model.status),
+        quota_bytes=int(model.quota_bytes),
+        created_at=model.created_at,
+        last_seen_at=model.last_seen_at,
+    )
+
+
+class DynamoUserRepository:
+    """UserRepository on the PynamoDB users table."""
+
+    def __init__(self, table_name: str, region: str) -> None:
+        _bind(UserModel, table_name, region)
+
+    def get(self, user_id: str) -> User | None:
+        """The account, or None."""
+        try:
+            return _to_user(UserModel.get(user_id, consistent_read=True))
+        except UserModel.DoesNotExist:
+            return None
+
+    def create(self, user: User) -> User:
+        """Store a new account unless a concurrent request already did; return the stored one."""
+        model = UserModel(
+            user.user_id,
+            username=user.username,
+            email=user.email,
+            role=user.role.value,
+            partner_org=user.partner_org,
+            status=user.status.value,
+            quota_bytes=user.quota_bytes,
+            created_at=user.created_at,
+            last_seen_at=user.last_seen_at,
+        )
+        try:
+            model.save(condition=UserModel.user_id.does_not_exist())
+        except PutError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            existing = self.get(user.user_id)
+            if existing is None:
+                raise
+            return existing
+        return user
+
+    def save_profile(self, user: User) -> None:
+        """Refresh the realm-owned fields and last-seen; status and quota stay as they are."""
+        UserModel(user.user_id).update(
+            actions=[
+                UserModel.username.set(user.username),
+                UserModel.email.set(user.email),
+                UserModel.role.set(user.role.value),
+                UserModel.partner_org.set(user.partner_org),
+                UserModel.last_seen_at.set(user.last_seen_at),
+            ],
+            condition=UserModel.user_id.exists(),
+        )
+
+    def set_status(self, user_id: str, status: UserStatus) -> User:
+        """Change the status of an existing account."""
+        model = UserModel(user_id)
+        try:
+            model.update(actions=[UserModel.status.set(status.value)], condition=UserModel.user_id.exists())
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise NotFound("user not found") from exc
+            raise
+        return _to_user(model)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from infra.local.provision import load_template
-from shared.adapters.dynamo import MediaModel
+from shared.adapters.dynamo import MediaModel, UserModel
 from shared.config import Settings
 from shared.domain.media import ORIGINALS_PREFIX
 
@@ -17,14 +19,15 @@ def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
     return {k["AttributeName"]: k["KeyType"] for k in schema}
 
 
-def test_media_table_keys_attributes_and_indexes_match_the_pynamodb_model() -> None:
-    table = RESOURCES["MediaTable"]["Properties"]
-    model = MediaModel._get_schema()
+@pytest.mark.parametrize(("logical_id", "model_class"), [("MediaTable", MediaModel), ("UsersTable", UserModel)])
+def test_table_keys_attributes_and_indexes_match_the_pynamodb_model(logical_id: str, model_class: Any) -> None:
+    table = RESOURCES[logical_id]["Properties"]
+    model = model_class._get_schema()
     assert _keys(table["KeySchema"]) == _keys(model["key_schema"])
     as_set = lambda defs: {(d["AttributeName"], d["AttributeType"]) for d in defs}  # noqa: E731
     assert as_set(table["AttributeDefinitions"]) == as_set(model["attribute_definitions"])
     template_indexes = {
-        i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]) for i in table["GlobalSecondaryIndexes"]
+        i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]) for i in table.get("GlobalSecondaryIndexes", [])
     }
     model_indexes = {
         i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in model["global_secondary_indexes"]

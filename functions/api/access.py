@@ -1,0 +1,26 @@
+"""Who may call which route: one table, checked on every request; a test fails if a route is missing."""
+
+from __future__ import annotations
+
+from shared.domain.principal import Role
+
+EVERYONE = frozenset(Role)
+ADMINS = frozenset({Role.ADMIN})
+PUBLIC: frozenset[Role] = frozenset()  # no token needed
+
+ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/me"): EVERYONE,
+    ("POST", "/uploads"): EVERYONE,
+    ("GET", "/media/{media_id}"): EVERYONE,
+    ("PUT", "/admin/users/{user_id}/status"): ADMINS,
+}
+
+
+def allowed_roles(method: str, path: str) -> frozenset[Role]:
+    """The roles allowed on a route; KeyError for a route nobody declared (fails at import)."""
+    try:
+        return ROUTE_ROLES[(method, path)]
+    except KeyError:
+        raise KeyError(f"{method} {path} has no entry in ROUTE_ROLES (functions/api/access.py)") from None
