@@ -56,7 +56,11 @@ def token_verifier() -> TokenVerifier:
     return TokenVerifier(
         issuer=settings.oidc_issuer,
         audience=settings.oidc_audience,
-        keys=JwksCache(settings.jwks_url),
+        keys=JwksCache(
+            settings.jwks_url,
+            min_refetch_seconds=settings.oidc_jwks_refetch_seconds,
+            max_age_seconds=settings.oidc_jwks_max_age_seconds,
+        ),
         leeway_seconds=settings.oidc_leeway_seconds,
     )
 

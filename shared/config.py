@@ -23,6 +23,9 @@ class Settings:
     oidc_audience: str = "media-vault-api"
     oidc_jwks_url: str = ""
     oidc_leeway_seconds: int = 30
+    # An unknown kid refetches the JWKS at most this often; keys are refreshed at least every max age.
+    oidc_jwks_refetch_seconds: int = 10
+    oidc_jwks_max_age_seconds: int = 900
     # Uploads and renditions.
     upload_url_ttl_seconds: int = 300
     download_url_ttl_seconds: int = 300

@@ -279,10 +279,10 @@ class Realm:
                     return role
         raise HttpError(404, {"error": "Role not found"})
 
-    def sign(self, claims: Json) -> str:
-        """Sign claims with the current (newest) key as an RS256 JWT."""
+    def sign(self, claims: Json, headers: Json | None = None) -> str:
+        """Sign claims with the current (newest) key as an RS256 JWT (extra header fields for attack tests)."""
         key = self.keys[-1]
-        return str(jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid}))
+        return str(jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid, **(headers or {})}))
 
     def rotate(self, retire_old: bool = False) -> SigningKey:
         """Make a new key the signing key; optionally drop the old ones from the JWKS."""
@@ -654,7 +654,12 @@ class _Handler(BaseHTTPRequestHandler):
         return 200, {"kid": key.kid, "kids": [k.kid for k in self.realm.keys]}
 
     def _h_dev_sign(self) -> Reply:
-        return 200, {"token": self.realm.sign(self._json_object())}
+        # Body: the claims, or {"claims": {...}, "headers": {...}} to add header fields.
+        body = self._json_object()
+        if set(body) <= {"claims", "headers"} and isinstance(body.get("claims"), dict):
+            headers = body.get("headers")
+            return 200, {"token": self.realm.sign(body["claims"], headers if isinstance(headers, dict) else None)}
+        return 200, {"token": self.realm.sign(body)}
 
     def _h_dev_enable(self, username: str, action: str) -> Reply:
         user = self.realm.by_username(username)

@@ -9,11 +9,13 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jose import jwt
-from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+from jose import jwk, jwt
+from jose.backends.base import Key
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError, JWTError
 
 from shared.domain.errors import Unauthenticated
 from shared.domain.principal import Principal, Role, role_from_claims
+from shared.observability import logger
 
 ALGORITHM = "RS256"
 MAX_TOKEN_BYTES = 16 * 1024
@@ -33,22 +35,32 @@ def fetch_jwks(url: str) -> Mapping[str, Any]:
 class JwksCache:
     """Per-container key cache; an unknown kid refetches at most once per `min_refetch_seconds`."""
 
-    def __init__(self, url: str, fetcher: JwksFetcher = fetch_jwks, min_refetch_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        fetcher: JwksFetcher = fetch_jwks,
+        min_refetch_seconds: float = 10.0,
+        max_age_seconds: float = 900.0,
+    ) -> None:
         self._url = url
         self._fetcher = fetcher
         self._min_refetch = min_refetch_seconds
-        self._keys: dict[str, dict[str, Any]] = {}
+        self._max_age = max_age_seconds
+        self._keys: dict[str, Key] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
         self.fetches = 0
 
-    def key(self, kid: str) -> dict[str, Any] | None:
+    def key(self, kid: str) -> Key | None:
         """The RSA signing key for kid, refreshing the set when kid is new and the cool-down allows."""
+        age = time.monotonic() - self._fetched_at
         key = self._keys.get(kid)
-        if key is not None:
+        if key is not None and age < self._max_age:
             return key
         with self._lock:
-            if kid not in self._keys and time.monotonic() - self._fetched_at >= self._min_refetch:
+            age = time.monotonic() - self._fetched_at
+            # Old sets expire so keys the realm removed stop verifying; new kids refetch, rate-limited.
+            if age >= self._max_age or (kid not in self._keys and age >= self._min_refetch):
                 self._refresh()
             return self._keys.get(kid)
 
@@ -58,8 +70,9 @@ class JwksCache:
         try:
             document = self._fetcher(self._url)
         except (OSError, ValueError):
-            return  # keep the keys we have; the next miss after the cool-down retries
-        keys: dict[str, dict[str, Any]] = {}
+            logger.warning("JWKS fetch failed; keeping the cached keys", extra={"url": self._url})
+            return  # the next miss after the cool-down retries
+        keys: dict[str, Key] = {}
         for entry in document.get("keys", []):
             if not isinstance(entry, dict):
                 continue
@@ -67,7 +80,12 @@ class JwksCache:
                 continue
             if entry.get("alg", ALGORITHM) != ALGORITHM or not isinstance(entry.get("kid"), str):
                 continue
-            keys[entry["kid"]] = {k: entry[k] for k in ("kty", "kid", "n", "e") if k in entry}
+            try:
+                # Built once per fetch, as an RSA key object: verification never re-parses the JWK, and
+                # a key object cannot be mistaken for an HMAC secret.
+                keys[entry["kid"]] = jwk.construct({k: entry[k] for k in ("kty", "n", "e") if k in entry}, ALGORITHM)
+            except JOSEError:
+                logger.warning("unusable JWKS entry skipped", extra={"kid": entry["kid"]})
         self._keys = keys
 
 
