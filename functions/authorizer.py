@@ -6,6 +6,7 @@ from chalice.app import AuthRequest, AuthResponse, Blueprint
 
 from functions import dependencies
 from shared.adapters.identity import principal_from_claims
+from shared.config import get_settings
 from shared.domain.errors import Unauthenticated
 from shared.observability import logger
 
@@ -26,7 +27,7 @@ def keycloak(auth_request: AuthRequest) -> AuthResponse:
     """Allow every route for a valid token (route policy is the handlers' job); 401 otherwise."""
     try:
         claims = dependencies.token_verifier().verify(bearer_token(auth_request.token))
-        principal = principal_from_claims(claims)
+        principal = principal_from_claims(claims, get_settings().oidc_roles_claim)
     except Unauthenticated as exc:
         logger.info("token refused", extra={"reason": exc.message})
         # API Gateway answers 401 only for this exact message.

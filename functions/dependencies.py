@@ -10,12 +10,13 @@ from botocore.config import Config
 
 from shared.adapters.dynamo import DynamoMediaRepository, DynamoUserRepository
 from shared.adapters.identity import JwksCache, TokenVerifier
+from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.adapters.storage import S3Storage
 from shared.config import get_settings
 from shared.domain.library import MediaLibrary
 from shared.domain.processing import MediaProcessor
 from shared.domain.uploads import UploadService
-from shared.domain.users import UserDirectory
+from shared.domain.users import UserAdministration, UserDirectory
 
 
 @lru_cache(maxsize=1)
@@ -41,12 +42,26 @@ def repository() -> DynamoMediaRepository:
 
 
 @lru_cache(maxsize=1)
+def user_repository() -> DynamoUserRepository:
+    """The users table."""
+    settings = get_settings()
+    return DynamoUserRepository(settings.users_table, settings.region)
+
+
+@lru_cache(maxsize=1)
 def user_directory() -> UserDirectory:
     """Vault accounts."""
+    return UserDirectory(user_repository(), default_quota_bytes=get_settings().default_quota_bytes)
+
+
+@lru_cache(maxsize=1)
+def user_administration() -> UserAdministration:
+    """Admin view of realm users through Keycloak's Admin REST API."""
     settings = get_settings()
-    return UserDirectory(
-        DynamoUserRepository(settings.users_table, settings.region), default_quota_bytes=settings.default_quota_bytes
+    identity = KeycloakAdmin(
+        settings.oidc_issuer, settings.keycloak_admin_client_id, settings.keycloak_admin_client_secret
     )
+    return UserAdministration(identity, user_repository())
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +118,9 @@ _BUILDERS = (
     s3_client,
     storage,
     repository,
+    user_repository,
     user_directory,
+    user_administration,
     token_verifier,
     upload_service,
     media_library,

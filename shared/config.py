@@ -23,9 +23,15 @@ class Settings:
     oidc_audience: str = "media-vault-api"
     oidc_jwks_url: str = ""
     oidc_leeway_seconds: int = 30
+    # Where the vault roles are in the token: realm roles, or client roles such as
+    # `resource_access.media-vault-api.roles`.
+    oidc_roles_claim: str = "realm_access.roles"
     # An unknown kid refetches the JWKS at most this often; keys are refreshed at least every max age.
     oidc_jwks_refetch_seconds: int = 10
     oidc_jwks_max_age_seconds: int = 900
+    # Service-account client for Keycloak's Admin REST API (admin features: users and roles).
+    keycloak_admin_client_id: str = "media-vault-admin-cli"
+    keycloak_admin_client_secret: str = ""
     # Uploads and renditions.
     upload_url_ttl_seconds: int = 300
     download_url_ttl_seconds: int = 300

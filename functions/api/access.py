@@ -14,7 +14,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/me"): EVERYONE,
     ("POST", "/uploads"): EVERYONE,
     ("GET", "/media/{media_id}"): EVERYONE,
+    ("GET", "/admin/users"): ADMINS,
     ("PUT", "/admin/users/{user_id}/status"): ADMINS,
+    ("PUT", "/admin/users/{user_id}/role"): ADMINS,
 }
 
 

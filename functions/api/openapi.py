@@ -23,6 +23,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
             (404, "No such item, or not yours"),
             (413, "Declared size above the limit"),
             (415, "Content type not accepted"),
+            (503, "A service the vault depends on is unavailable"),
         )
         if status in statuses
     }
@@ -141,6 +142,43 @@ DOCUMENT: dict[str, Any] = {
                     },
                     **_errors(401, 403),
                 },
+            }
+        },
+        "/admin/users": {
+            "get": {
+                "summary": "Realm users with their vault account status (admin)",
+                "parameters": [
+                    {"name": "search", "in": "query", "schema": {"type": "string"}},
+                    {"name": "first", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                    {"name": "max", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                ],
+                "responses": {
+                    "200": {"description": "One page of users"},
+                    **_errors(400, 401, 403, 503),
+                },
+            }
+        },
+        "/admin/users/{user_id}/role": {
+            "put": {
+                "summary": "Give a user one vault role in the realm; applies from their next token (admin)",
+                "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["role"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "role": {"type": "string", "enum": ["user", "partner", "admin"]},
+                                    "partner_org": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"200": {"description": "The user after the change"}, **_errors(400, 401, 403, 404, 503)},
             }
         },
         "/admin/users/{user_id}/status": {

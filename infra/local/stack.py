@@ -120,6 +120,8 @@ class DevStack:
                 "AWS_ENDPOINT_URL": self.emulator_url,
                 "STAGE": "local",
                 "OIDC_ISSUER": self.issuer,
+                # The dev identity server's service-account secret (infra/identity/users.json; dev only).
+                "KEYCLOAK_ADMIN_CLIENT_SECRET": "dev-admin-secret",
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": env.get("POWERTOOLS_METRICS_DISABLED", "true"),
                 "POWERTOOLS_LOG_LEVEL": env.get("POWERTOOLS_LOG_LEVEL", "INFO"),

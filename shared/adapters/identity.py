@@ -134,11 +134,20 @@ class TokenVerifier:
         return claims
 
 
-def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+def claim_at(claims: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted claim path (`realm_access.roles`, `resource_access.media-vault-api.roles`), or None."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def principal_from_claims(claims: Mapping[str, Any], roles_claim: str = "realm_access.roles") -> Principal:
     """Map Keycloak claims to a principal; tokens with no vault role are refused."""
-    realm_access = claims.get("realm_access")
-    roles = realm_access.get("roles", []) if isinstance(realm_access, Mapping) else []
-    role = role_from_claims([r for r in roles if isinstance(r, str)])
+    roles = claim_at(claims, roles_claim)
+    role = role_from_claims([r for r in roles if isinstance(r, str)] if isinstance(roles, list) else [])
     if role is None:
         raise Unauthenticated("token carries no Media Vault role")
     raw_org = claims.get("partner_org")

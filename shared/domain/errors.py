@@ -55,6 +55,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Unavailable(DomainError):
+    """A service the vault depends on is not configured or not answering."""
+
+    code = "unavailable"
+
+
 class UnreadableMedia(DomainError):
     """Processing could not decode the object's bytes as the media it claims to be."""
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from shared.domain.errors import Forbidden, NotFound, ValidationError
-from shared.domain.principal import Principal, Role
+from shared.domain.principal import Principal, Role, role_from_claims
 
 
 class UserStatus(StrEnum):
@@ -122,3 +122,76 @@ class UserDirectory:
         if self._repository.get(user_id) is None:
             raise NotFound("user not found")
         return self._repository.set_status(user_id, wanted)
+
+
+@dataclass(frozen=True)
+class RealmUser:
+    """A user as the identity provider (Keycloak) knows them."""
+
+    user_id: str
+    username: str
+    email: str
+    enabled: bool
+    roles: tuple[str, ...]
+    partner_org: str = ""
+
+    @property
+    def role(self) -> Role | None:
+        """The strongest vault role among the realm roles."""
+        return role_from_claims(list(self.roles))
+
+
+class IdentityDirectory(Protocol):
+    """The identity provider's user administration."""
+
+    def search_users(self, search: str, first: int, max_results: int) -> list[RealmUser]:
+        """Users whose username, email or name matches search ('' for all), paged."""
+
+    def get_user(self, user_id: str) -> RealmUser | None:
+        """One user, or None."""
+
+    def set_role(self, user_id: str, role: Role, partner_org: str) -> RealmUser:
+        """Make role the user's only vault role (and set or clear the partner organisation)."""
+
+
+class UserAdministration:
+    """Admin view of users: the realm's users joined with their vault accounts."""
+
+    def __init__(self, identity: IdentityDirectory, accounts: UserRepository) -> None:
+        self._identity = identity
+        self._accounts = accounts
+
+    def _view(self, realm_user: RealmUser) -> dict[str, Any]:
+        account = self._accounts.get(realm_user.user_id)
+        role = realm_user.role
+        return {
+            "user_id": realm_user.user_id,
+            "username": realm_user.username,
+            "email": realm_user.email,
+            "enabled": realm_user.enabled,
+            "role": role.value if role else None,
+            "partner_org": realm_user.partner_org or None,
+            "status": account.status.value if account else "never_seen",
+            "last_seen_at": account.last_seen_at.isoformat() if account else None,
+        }
+
+    def list_users(self, search: str, first: int, max_results: int) -> list[dict[str, Any]]:
+        """One page of users."""
+        if first < 0 or not 1 <= max_results <= 100:
+            raise ValidationError("first must be >= 0 and max between 1 and 100")
+        return [self._view(u) for u in self._identity.search_users(search, first, max_results)]
+
+    def change_role(self, user_id: str, role: str, partner_org: str | None) -> dict[str, Any]:
+        """Give a user one vault role; partners need an organisation, and only partners have one."""
+        try:
+            wanted = Role(role)
+        except ValueError as exc:
+            raise ValidationError(f"role must be one of: {', '.join(r.value for r in Role)}") from exc
+        org = (partner_org or "").strip()
+        if wanted is Role.PARTNER and not org:
+            raise ValidationError("a partner needs a partner_org")
+        if wanted is not Role.PARTNER and org:
+            raise ValidationError("only partners have a partner_org")
+        if self._identity.get_user(user_id) is None:
+            raise NotFound("user not found")
+        return self._view(self._identity.set_role(user_id, wanted, org))

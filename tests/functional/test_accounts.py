@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -50,3 +51,75 @@ def test_status_changes_validate_input(api: ApiClient, tokens: TokenFactory) -> 
     assert_error(api.call("PUT", "/admin/users/user-bob/status", ada, {"status": "gone"}), 400, "validation_error")
     assert_error(api.call("PUT", "/admin/users/user-bob/status", ada, {"status": "active", "x": 1}), 400)
     assert_error(api.call("PUT", "/admin/users/user-bob/status", ada, raw=b"nope"), 400, "validation_error")
+
+
+class FakeIdentity:
+    """IdentityDirectory in memory."""
+
+    def __init__(self) -> None:
+        from shared.domain.users import RealmUser
+
+        self.users = {"user-bob": RealmUser("user-bob", "bob", "bob@example.test", True, ("user",))}
+
+    def search_users(self, search: str, first: int, max_results: int) -> list[Any]:
+        return [u for u in self.users.values() if search in u.username][first : first + max_results]
+
+    def get_user(self, user_id: str) -> Any:
+        return self.users.get(user_id)
+
+    def set_role(self, user_id: str, role: Any, partner_org: str) -> Any:
+        import dataclasses
+
+        self.users[user_id] = dataclasses.replace(
+            self.users[user_id], roles=("user", role.value), partner_org=partner_org
+        )
+        return self.users[user_id]
+
+
+@pytest.fixture
+def identity(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> FakeIdentity:
+    from functions import dependencies
+    from shared.domain.users import UserAdministration
+
+    fake = FakeIdentity()
+    administration = UserAdministration(fake, dependencies.user_repository())
+    monkeypatch.setattr(dependencies, "user_administration", lambda: administration)
+    return fake
+
+
+def test_admin_user_listing_joins_realm_and_accounts(
+    api: ApiClient, tokens: TokenFactory, identity: FakeIdentity
+) -> None:
+    ada = tokens.token("ada")
+    listing = json.loads(api.call("GET", "/admin/users?search=bo", ada).body)["users"]
+    assert [(u["username"], u["status"]) for u in listing] == [("bob", "never_seen")]
+    api.call("GET", "/me", tokens.token("bob"))
+    listing = json.loads(api.call("GET", "/admin/users", ada).body)["users"]
+    assert listing[0]["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status"),
+    [
+        ("/admin/users/user-bob/role", {"role": "superuser"}, 400),
+        ("/admin/users/user-bob/role", {"role": "partner"}, 400),
+        ("/admin/users/user-bob/role", {"role": "user", "partner_org": "acme"}, 400),
+        ("/admin/users/user-bob/role", {"role": "partner", "partner_org": 7}, 400),
+        ("/admin/users/user-bob/role", {"role": "user", "extra": 1}, 400),
+        ("/admin/users/nobody/role", {"role": "user"}, 404),
+    ],
+)
+def test_role_changes_validate_input(
+    api: ApiClient, tokens: TokenFactory, identity: FakeIdentity, path: str, payload: Any, status: int
+) -> None:
+    assert_error(api.call("PUT", path, tokens.token("ada"), payload), status)
+    assert identity.users["user-bob"].roles == ("user",)
+
+
+@pytest.mark.parametrize("query", ["?max=0", "?max=101", "?first=-1", "?first=x"])
+def test_listing_validates_paging(api: ApiClient, tokens: TokenFactory, identity: FakeIdentity, query: str) -> None:
+    assert_error(api.call("GET", f"/admin/users{query}", tokens.token("ada")), 400, "validation_error")
+
+
+def test_unconfigured_identity_administration_answers_503(api: ApiClient, tokens: TokenFactory) -> None:
+    assert_error(api.call("GET", "/admin/users", tokens.token("ada")), 503, "unavailable")

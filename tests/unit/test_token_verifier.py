@@ -115,3 +115,12 @@ def test_tokens_without_a_usable_role_are_refused(factory: TokenFactory, roles: 
     claims = factory.claims(realm_access={"roles": roles}, partner_org=org)
     with pytest.raises(Unauthenticated):
         principal_from_claims(claims)
+
+
+def test_roles_can_come_from_a_configured_client_roles_claim(factory: TokenFactory) -> None:
+    claims = factory.claims(
+        "alice", realm_access={"roles": ["offline_access"]}, resource_access={"media-vault-api": {"roles": ["admin"]}}
+    )
+    assert principal_from_claims(claims, "resource_access.media-vault-api.roles").role is Role.ADMIN
+    with pytest.raises(Unauthenticated):
+        principal_from_claims(claims)
