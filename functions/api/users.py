@@ -29,8 +29,9 @@ def set_user_status(user_id: str) -> dict[str, Any]:
 
 
 def _query(name: str) -> str | None:
-    params: dict[str, str] = bp.current_request.query_params or {}
-    return params.get(name)
+    params = bp.current_request.query_params
+    value = params.get(name) if params else None
+    return str(value) if value is not None else None
 
 
 def _int_param(name: str, default: int) -> int:
