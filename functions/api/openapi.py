@@ -29,6 +29,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
     }
 
 
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {
@@ -161,7 +165,7 @@ DOCUMENT: dict[str, Any] = {
         "/admin/users/{user_id}/role": {
             "put": {
                 "summary": "Give a user one vault role in the realm; applies from their next token (admin)",
-                "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_path("user_id")],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -184,7 +188,7 @@ DOCUMENT: dict[str, Any] = {
         "/admin/users/{user_id}/status": {
             "put": {
                 "summary": "Suspend or reactivate an account (admin)",
-                "parameters": [{"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_path("user_id")],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -226,7 +230,7 @@ DOCUMENT: dict[str, Any] = {
         "/media/{media_id}": {
             "get": {
                 "summary": "One media item with short-lived rendition URLs",
-                "parameters": [{"name": "media_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [_path("media_id")],
                 "responses": {
                     "200": {
                         "description": "The item",
