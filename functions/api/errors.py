@@ -15,6 +15,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.UnreadableMedia: 422,
+    errors.Unprocessable: 422,
     errors.Unavailable: 503,
 }
 

@@ -21,8 +21,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
             (401, "Missing, malformed, expired or forged token"),
             (403, "Not allowed for this role, or the account is suspended"),
             (404, "No such item, or not yours"),
+            (409, "The item changed (stale version) or is not in a state that allows this"),
             (413, "Declared size above the limit"),
             (415, "Content type not accepted"),
+            (422, "Asks to change a field that is not editable"),
             (503, "A service the vault depends on is unavailable"),
         )
         if status in statuses
@@ -31,6 +33,35 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 def _path(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+_DATE = {"type": "string", "format": "date-time"}
+_LISTING_PARAMETERS = [
+    _query("type", {"type": "string", "enum": ["image", "video"]}, "only photos or only videos"),
+    _query("status", {"type": "string", "enum": ["pending", "processing", "ready", "failed", "rejected"]}, "status"),
+    _query("tag", {"type": "string"}, "items carrying this tag"),
+    _query("q", {"type": "string"}, "text in filename, title or description (case-insensitive)"),
+    _query("created_from", _DATE, "created at or after"),
+    _query("created_to", _DATE, "created at or before"),
+    _query("taken_from", _DATE, "taken at or after"),
+    _query("taken_to", _DATE, "taken at or before"),
+    _query("sort", {"type": "string", "enum": ["created", "taken"], "default": "created"}, "order by"),
+    _query("order", {"type": "string", "enum": ["asc", "desc"], "default": "desc"}, "direction"),
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "page size"),
+    _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
+]
+_PAGE = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Media"}},
+        "next_cursor": {"type": "string", "nullable": True},
+    },
+}
+_MEDIA = {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}
 
 
 DOCUMENT: dict[str, Any] = {
@@ -95,6 +126,16 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["media_id", "status", "filename", "content_type", "size", "renditions"],
                 "properties": {
                     "media_id": {"type": "string"},
+                    "version": {"type": "integer", "description": "send it back with an edit (optimistic concurrency)"},
+                    "kind": {"type": "string", "enum": ["image", "video"]},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "taken_at": {"type": "string", "nullable": True},
+                    "location_visible": {"type": "boolean"},
+                    "location": {"type": "object", "nullable": True},
+                    "sha256": {"type": "string", "nullable": True},
+                    "trashed_at": {"type": "string", "format": "date-time", "nullable": True},
                     "status": {"type": "string", "enum": ["pending", "processing", "ready", "failed", "rejected"]},
                     "filename": {"type": "string"},
                     "content_type": {"type": "string"},
@@ -227,7 +268,98 @@ DOCUMENT: dict[str, Any] = {
                 },
             }
         },
+        "/media": {
+            "get": {
+                "summary": "A page of the caller's media (not trashed)",
+                "parameters": _LISTING_PARAMETERS,
+                "responses": {
+                    "200": {"description": "One page", "content": {"application/json": {"schema": _PAGE}}},
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/trash": {
+            "get": {
+                "summary": "A page of the caller's trashed media",
+                "parameters": _LISTING_PARAMETERS,
+                "responses": {
+                    "200": {"description": "One page", "content": {"application/json": {"schema": _PAGE}}},
+                    **_errors(400, 401, 403),
+                },
+            }
+        },
+        "/trash/{media_id}": {
+            "delete": {
+                "summary": "Delete a trashed item for good: every version of the original, every derivative",
+                "parameters": [_path("media_id")],
+                "responses": {"204": {"description": "Gone"}, **_errors(401, 403, 404, 409)},
+            }
+        },
+        "/media/{media_id}/restore": {
+            "post": {
+                "summary": "Bring an item back from the trash",
+                "parameters": [_path("media_id")],
+                "responses": {"200": {"description": "The item", "content": _MEDIA}, **_errors(401, 403, 404, 409)},
+            }
+        },
+        "/media/{media_id}/download": {
+            "get": {
+                "summary": "A short-lived URL that downloads the original under its filename",
+                "parameters": [_path("media_id")],
+                "responses": {
+                    "200": {
+                        "description": "Download link",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "url": {"type": "string", "format": "uri"},
+                                        "filename": {"type": "string"},
+                                        "expires_at": _DATE,
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_errors(401, 403, 404, 409),
+                },
+            }
+        },
         "/media/{media_id}": {
+            "patch": {
+                "summary": "Edit title, description, tags, taken-at override or location visibility",
+                "parameters": [_path("media_id")],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["version"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "version": {"type": "integer", "description": "the version the edit is based on"},
+                                    "title": {"type": "string", "maxLength": 200},
+                                    "description": {"type": "string", "maxLength": 5000},
+                                    "tags": {"type": "array", "maxItems": 50, "items": {"type": "string"}},
+                                    "taken_at": {"type": "string", "format": "date-time", "nullable": True},
+                                    "location_visible": {"type": "boolean"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {"description": "The item after the edit", "content": _MEDIA},
+                    **_errors(400, 401, 403, 404, 409, 422),
+                },
+            },
+            "delete": {
+                "summary": "Move an item to the trash",
+                "parameters": [_path("media_id")],
+                "responses": {"204": {"description": "Trashed"}, **_errors(401, 403, 404)},
+            },
             "get": {
                 "summary": "One media item with short-lived rendition URLs",
                 "parameters": [_path("media_id")],
@@ -238,7 +370,7 @@ DOCUMENT: dict[str, Any] = {
                     },
                     **_errors(401, 404),
                 },
-            }
+            },
         },
     },
 }

@@ -62,6 +62,12 @@ def current_user() -> User:
     return _admitted.get()
 
 
+def query_params(bp: Blueprint) -> dict[str, str]:
+    """The query string as a plain dict (a repeated parameter keeps its last value)."""
+    params = bp.current_request.query_params
+    return {str(k): str(v) for k, v in params.items()} if params else {}
+
+
 def json_body(bp: Blueprint) -> Any:
     """The request's JSON body; ValidationError when it is absent or not JSON."""
     raw = bp.current_request.raw_body

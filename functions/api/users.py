@@ -7,7 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 
 from functions import dependencies
-from functions.api.routing import current_user, json_body, route
+from functions.api.routing import current_user, json_body, query_params, route
 from shared.domain.errors import ValidationError
 
 bp = Blueprint(__name__)
@@ -29,9 +29,7 @@ def set_user_status(user_id: str) -> dict[str, Any]:
 
 
 def _query(name: str) -> str | None:
-    params = bp.current_request.query_params
-    value = params.get(name) if params else None
-    return str(value) if value is not None else None
+    return query_params(bp).get(name)
 
 
 def _int_param(name: str, default: int) -> int:

@@ -1,4 +1,4 @@
-"""PynamoDB models and the media repository; DynamoDB errors become domain errors here."""
+"""PynamoDB models and repositories; DynamoDB errors become domain errors here."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -19,12 +23,13 @@ from pynamodb.models import Model
 from shared.config import get_settings
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.media import MediaItem, MediaStatus, Rendition
+from shared.domain.ports import DetailChanges, MediaQuery, Page, SortField
 from shared.domain.principal import Role
 from shared.domain.users import User, UserStatus
 
 
 class OwnerIndex(GlobalSecondaryIndex["MediaModel"]):
-    """Items of one owner, newest first by creation time."""
+    """Items of one owner by creation time."""
 
     class Meta:
         index_name = "owner-created-index"
@@ -32,6 +37,17 @@ class OwnerIndex(GlobalSecondaryIndex["MediaModel"]):
 
     owner_id = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OwnerTakenIndex(GlobalSecondaryIndex["MediaModel"]):
+    """Items of one owner by when they were taken (creation time when unknown)."""
+
+    class Meta:
+        index_name = "owner-taken-index"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    taken_sort = UnicodeAttribute(range_key=True)
 
 
 class RenditionAttribute(MapAttribute[str, Any]):
@@ -55,6 +71,7 @@ class MediaModel(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     status = UnicodeAttribute()
+    kind = UnicodeAttribute(default="image")
     filename = UnicodeAttribute()
     content_type = UnicodeAttribute()
     size = NumberAttribute()
@@ -63,7 +80,22 @@ class MediaModel(Model):
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     renditions = MapAttribute[str, Any](null=True)
+    sha256 = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
+    tags = UnicodeSetAttribute(null=True)
+    taken_at = UnicodeAttribute(null=True)
+    taken_at_override = UnicodeAttribute(null=True)
+    taken_sort = UnicodeAttribute()
+    search_text = UnicodeAttribute(default="")
+    location_visible = BooleanAttribute(default=False)
+    metadata = JSONAttribute(null=True)
+    revision = NumberAttribute(default=0)
+    trashed_at = UTCDateTimeAttribute(null=True)
+    upload_id = UnicodeAttribute(null=True)
+    version_id = UnicodeAttribute(null=True)
     owner_index = OwnerIndex()
+    owner_taken_index = OwnerTakenIndex()
 
 
 def _bind(model: type[Model], table_name: str, region: str) -> None:
@@ -72,6 +104,15 @@ def _bind(model: type[Model], table_name: str, region: str) -> None:
         model.Meta.table_name = table_name
         model.Meta.region = region
         model._connection = None
+
+
+def _search_text(filename: str, title: str, description: str) -> str:
+    """What free-text search looks in, lower-cased once at write time."""
+    return "\n".join((filename, title, description)).lower()
+
+
+def _taken_sort(taken: str, created_at: datetime) -> str:
+    return taken or created_at.isoformat()
 
 
 def _to_item(model: MediaModel) -> MediaItem:
@@ -98,11 +139,71 @@ def _to_item(model: MediaModel) -> MediaItem:
         width=int(model.width or 0),
         height=int(model.height or 0),
         renditions=renditions,
+        sha256=model.sha256 or "",
+        title=model.title or "",
+        description=model.description or "",
+        tags=tuple(sorted(model.tags or ())),
+        taken_at=model.taken_at or "",
+        taken_at_override=model.taken_at_override or "",
+        location_visible=bool(model.location_visible),
+        metadata=dict(model.metadata or {}),
+        revision=int(model.revision or 0),
+        trashed_at=model.trashed_at,
+        upload_id=model.upload_id or "",
+        version_id=model.version_id or "",
     )
 
 
-def _is_condition_failure(exc: PutError | UpdateError) -> bool:
+def _is_condition_failure(exc: PutError | UpdateError | DeleteError) -> bool:
     return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _filters(query: MediaQuery) -> Condition | None:
+    """The non-key conditions of a listing."""
+    conditions: list[Condition] = [
+        MediaModel.trashed_at.exists() if query.trashed else MediaModel.trashed_at.does_not_exist()
+    ]
+    if query.kind:
+        conditions.append(MediaModel.kind == query.kind)
+    if query.status:
+        conditions.append(MediaModel.status == query.status)
+    if query.tag:
+        conditions.append(MediaModel.tags.contains(query.tag))
+    if query.text:
+        conditions.append(MediaModel.search_text.contains(query.text))
+    if query.sort is SortField.TAKEN and query.created_from:
+        conditions.append(MediaModel.created_at >= datetime.fromisoformat(query.created_from))
+    if query.sort is SortField.TAKEN and query.created_to:
+        conditions.append(MediaModel.created_at <= datetime.fromisoformat(query.created_to))
+    if query.sort is SortField.CREATED and query.taken_from:
+        conditions.append(MediaModel.taken_sort >= query.taken_from)
+    if query.sort is SortField.CREATED and query.taken_to:
+        conditions.append(MediaModel.taken_sort <= query.taken_to)
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined &= condition
+    return combined
+
+
+def _range_condition(query: MediaQuery) -> Condition | None:
+    """The sort-key condition of a listing (the date range of the field it is sorted by)."""
+    if query.sort is SortField.TAKEN:
+        low, high, attribute = query.taken_from, query.taken_to, OwnerTakenIndex.taken_sort
+        if low and high:
+            return attribute.between(low, high)
+        if low:
+            return attribute >= low
+        if high:
+            return attribute <= high
+        return None
+    created = OwnerIndex.created_at
+    if query.created_from and query.created_to:
+        return created.between(datetime.fromisoformat(query.created_from), datetime.fromisoformat(query.created_to))
+    if query.created_from:
+        return created >= datetime.fromisoformat(query.created_from)
+    if query.created_to:
+        return created <= datetime.fromisoformat(query.created_to)
+    return None
 
 
 class DynamoMediaRepository:
@@ -119,10 +220,15 @@ class DynamoMediaRepository:
             created_at=item.created_at,
             updated_at=item.updated_at,
             status=item.status.value,
+            kind=item.kind.value,
             filename=item.filename,
             content_type=item.content_type,
             size=item.size,
             object_key=item.object_key,
+            sha256=item.sha256 or None,
+            taken_sort=_taken_sort(item.effective_taken_at, item.created_at),
+            search_text=_search_text(item.filename, item.title, item.description),
+            upload_id=item.upload_id or None,
         )
         try:
             model.save(condition=MediaModel.media_id.does_not_exist())
@@ -137,6 +243,81 @@ class DynamoMediaRepository:
             return _to_item(MediaModel.get(media_id, consistent_read=True))
         except MediaModel.DoesNotExist:
             return None
+
+    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
+        """One page of an owner's items; the cursor is DynamoDB's position after the last item returned."""
+        index = MediaModel.owner_taken_index if query.sort is SortField.TAKEN else MediaModel.owner_index
+        results = index.query(
+            owner_id,
+            range_key_condition=_range_condition(query),
+            filter_condition=_filters(query),
+            scan_index_forward=not query.descending,
+            limit=limit,
+            # Filters apply after DynamoDB reads a page: read a few pages' worth per round trip.
+            page_size=min(1000, limit * 4),
+            last_evaluated_key=cursor,
+        )
+        items = [_to_item(model) for model in results]
+        position = results.last_evaluated_key
+        return Page(items=items, cursor=dict(position) if position else None)
+
+    def update_details(self, media_id: str, expected_revision: int, changes: DetailChanges) -> MediaItem:
+        """Owner edits, only if nobody changed the item since expected_revision."""
+        current = self.get(media_id)
+        if current is None:
+            raise NotFound("media not found")
+        title = current.title if changes.title is None else changes.title
+        description = current.description if changes.description is None else changes.description
+        override = current.taken_at_override if changes.taken_at_override is None else changes.taken_at_override
+        actions: list[Action] = [
+            MediaModel.revision.set(MediaModel.revision + 1),
+            MediaModel.updated_at.set(datetime.now(UTC)),
+            MediaModel.title.set(title),
+            MediaModel.description.set(description),
+            MediaModel.search_text.set(_search_text(current.filename, title, description)),
+            MediaModel.taken_sort.set(_taken_sort(override or current.taken_at, current.created_at)),
+        ]
+        if changes.tags is not None:
+            actions.append(MediaModel.tags.set(set(changes.tags)) if changes.tags else MediaModel.tags.remove())
+        if changes.taken_at_override is not None:
+            actions.append(
+                MediaModel.taken_at_override.set(override) if override else MediaModel.taken_at_override.remove()
+            )
+        if changes.location_visible is not None:
+            actions.append(MediaModel.location_visible.set(changes.location_visible))
+        model = MediaModel(media_id)
+        try:
+            model.update(actions=actions, condition=MediaModel.revision == expected_revision)
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise Conflict("the item changed since the version the edit was based on") from exc
+            raise
+        return _to_item(model)
+
+    def set_trashed(self, media_id: str, trashed: bool) -> MediaItem:
+        """Move into or out of the trash."""
+        now = datetime.now(UTC)
+        model = MediaModel(media_id)
+        if trashed:
+            action = MediaModel.trashed_at.set(now)
+            condition = MediaModel.media_id.exists() & MediaModel.trashed_at.does_not_exist()
+        else:
+            action = MediaModel.trashed_at.remove()
+            condition = MediaModel.trashed_at.exists()
+        try:
+            model.update(
+                actions=[action, MediaModel.updated_at.set(now), MediaModel.revision.set(MediaModel.revision + 1)],
+                condition=condition,
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise Conflict("the item is already " + ("in" if trashed else "out of") + " the trash") from exc
+            raise
+        return _to_item(model)
+
+    def delete(self, media_id: str) -> None:
+        """Remove the record."""
+        MediaModel(media_id).delete()
 
     def transition(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -75,3 +76,21 @@ class S3Storage:
     def write(self, key: str, data: bytes, content_type: str) -> None:
         """Store bytes under key."""
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+
+    def _versions(self, prefix: str) -> Iterator[tuple[str, str]]:
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                yield entry["Key"], entry["VersionId"]
+
+    def purge(self, exact_keys: list[str], prefixes: list[str]) -> int:
+        """Delete every version and delete marker of the keys and of everything under the prefixes."""
+        targets = [(k, v) for key in exact_keys for k, v in self._versions(key) if k == key]
+        targets += [pair for prefix in prefixes for pair in self._versions(prefix)]
+        for start in range(0, len(targets), 1000):  # DeleteObjects takes at most 1000 keys
+            batch = [{"Key": k, "VersionId": v} for k, v in targets[start : start + 1000]]
+            response = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Code')}")
+        return len(targets)

@@ -31,6 +31,12 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class Unprocessable(DomainError):
+    """Well-formed, but asks for something the resource does not allow (e.g. editing a read-only field)."""
+
+    code = "unprocessable"
+
+
 class Unauthenticated(DomainError):
     """No valid identity: missing, malformed, expired or forged token."""
 

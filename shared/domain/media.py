@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class MediaStatus(StrEnum):
@@ -30,9 +31,21 @@ class Rendition:
     content_type: str
 
 
+class MediaKind(StrEnum):
+    """Photo or video: decides which processing an item gets."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+def kind_of(content_type: str) -> MediaKind:
+    """The kind a content type declares."""
+    return MediaKind.VIDEO if content_type.startswith("video/") else MediaKind.IMAGE
+
+
 @dataclass
 class MediaItem:
-    """One uploaded photo or video and its processing results."""
+    """One uploaded photo or video, what its owner said about it, and what processing found."""
 
     media_id: str
     owner_id: str
@@ -47,6 +60,33 @@ class MediaItem:
     width: int = 0
     height: int = 0
     renditions: dict[str, Rendition] = field(default_factory=dict)
+    sha256: str = ""
+    title: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    taken_at: str = ""
+    taken_at_override: str = ""
+    location_visible: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+    revision: int = 0
+    trashed_at: datetime | None = None
+    upload_id: str = ""
+    version_id: str = ""
+
+    @property
+    def kind(self) -> MediaKind:
+        """Photo or video."""
+        return kind_of(self.content_type)
+
+    @property
+    def effective_taken_at(self) -> str:
+        """When the picture was taken: the owner's override, else what the file says."""
+        return self.taken_at_override or self.taken_at
+
+    @property
+    def trashed(self) -> bool:
+        """True while the item is in the trash."""
+        return self.trashed_at is not None
 
 
 ORIGINALS_PREFIX = "originals/"
@@ -65,9 +105,14 @@ def original_key(owner_id: str, media_id: str) -> str:
     return f"{ORIGINALS_PREFIX}{owner_id}/{media_id}"
 
 
+def rendition_prefix(owner_id: str, media_id: str) -> str:
+    """Where every derivative of an item lives, outside the prefix that triggers processing."""
+    return f"{RENDITIONS_PREFIX}{owner_id}/{media_id}/"
+
+
 def rendition_key(owner_id: str, media_id: str, name: str, extension: str) -> str:
-    """The object key of a derivative, outside the prefix that triggers processing."""
-    return f"{RENDITIONS_PREFIX}{owner_id}/{media_id}/{name}.{extension}"
+    """The object key of one derivative."""
+    return f"{rendition_prefix(owner_id, media_id)}{name}.{extension}"
 
 
 def parse_original_key(key: str) -> tuple[str, str] | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from shared.domain.media import MediaItem, MediaStatus, Rendition
 
@@ -38,6 +39,49 @@ class ImageRendition:
     extension: str
 
 
+class SortField(StrEnum):
+    """What a listing is ordered by."""
+
+    CREATED = "created"
+    TAKEN = "taken"
+
+
+@dataclass(frozen=True)
+class MediaQuery:
+    """Filters of a listing of one owner's media (all optional)."""
+
+    kind: str = ""
+    status: str = ""
+    tag: str = ""
+    text: str = ""
+    created_from: str = ""
+    created_to: str = ""
+    taken_from: str = ""
+    taken_to: str = ""
+    sort: SortField = SortField.CREATED
+    descending: bool = True
+    trashed: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of items and the opaque position after it (None at the end)."""
+
+    items: list[MediaItem]
+    cursor: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DetailChanges:
+    """Owner-editable fields; None leaves a field as it is."""
+
+    title: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] | None = None
+    taken_at_override: str | None = None
+    location_visible: bool | None = None
+
+
 class MediaRepository(Protocol):
     """Persistence of media items."""
 
@@ -46,6 +90,18 @@ class MediaRepository(Protocol):
 
     def get(self, media_id: str) -> MediaItem | None:
         """The item, or None."""
+
+    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
+        """One page of an owner's items matching query."""
+
+    def update_details(self, media_id: str, expected_revision: int, changes: DetailChanges) -> MediaItem:
+        """Apply owner edits if the item is still at expected_revision; Conflict otherwise."""
+
+    def set_trashed(self, media_id: str, trashed: bool) -> MediaItem:
+        """Move into or out of the trash; Conflict if it already is where asked."""
+
+    def delete(self, media_id: str) -> None:
+        """Remove the record."""
 
     def transition(
         self,
@@ -75,6 +131,9 @@ class ObjectStorage(Protocol):
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         """Store bytes under key."""
+
+    def purge(self, exact_keys: list[str], prefixes: list[str]) -> int:
+        """Delete every version and delete marker of the keys and of everything under the prefixes."""
 
 
 class Thumbnailer(Protocol):
