@@ -21,11 +21,16 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt layers/imaging/requirements.txt
+LAYER_RECIPES := $(wildcard layers/*/requirements.txt)
+# Recipe lines `# no-deps: <spec>` are installed without dependencies (see layers/ml/requirements.txt).
+NO_DEPS_SPECS = $(shell sed -n 's/^# *no-deps: *//p' $(LAYER_RECIPES))
+
+$(STAMP): requirements.txt requirements-dev.txt $(LAYER_RECIPES)
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (looked in PATH and $(PYENV_ROOT)/versions)"; exit 1; }
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(if $(NO_DEPS_SPECS),$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(NO_DEPS_SPECS))
 	touch $@
 
 install: $(STAMP) ## Create .venv (Python 3.12) with runtime and dev dependencies

@@ -8,14 +8,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from shared.adapters.dynamo import DynamoMediaRepository, DynamoUserRepository
+from shared.adapters.dynamo import DynamoMediaRepository, DynamoQuotaLedger, DynamoUserRepository
 from shared.adapters.identity import JwksCache, TokenVerifier
 from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.adapters.storage import S3Storage
 from shared.config import get_settings
 from shared.domain.library import MediaLibrary
 from shared.domain.processing import MediaProcessor
-from shared.domain.uploads import UploadService
+from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
 
 
@@ -81,22 +81,37 @@ def token_verifier() -> TokenVerifier:
 
 
 @lru_cache(maxsize=1)
-def upload_service() -> UploadService:
-    """Issues uploads."""
+def quota_ledger() -> DynamoQuotaLedger:
+    """Reserved bytes per owner."""
     settings = get_settings()
-    return UploadService(
-        repository(),
-        storage(),
+    return DynamoQuotaLedger(settings.users_table, settings.region)
+
+
+@lru_cache(maxsize=1)
+def upload_service() -> UploadService:
+    """Issues uploads and versions."""
+    settings = get_settings()
+    limits = UploadLimits(
         allowed_content_types=settings.allowed_content_types,
         max_upload_bytes=settings.max_upload_bytes,
+        max_image_bytes=settings.max_image_bytes,
+        multipart_threshold_bytes=settings.multipart_threshold_bytes,
+        multipart_part_bytes=settings.multipart_part_bytes,
         url_ttl_seconds=settings.upload_url_ttl_seconds,
     )
+    return UploadService(repository(), storage(), quota_ledger(), limits)
 
 
 @lru_cache(maxsize=1)
 def media_library() -> MediaLibrary:
-    """Reads media."""
-    return MediaLibrary(repository(), storage(), url_ttl_seconds=get_settings().download_url_ttl_seconds)
+    """Reads and manages media; a purge gives the bytes back to the owner's quota."""
+    ledger = quota_ledger()
+    return MediaLibrary(
+        repository(),
+        storage(),
+        url_ttl_seconds=get_settings().download_url_ttl_seconds,
+        on_purge=lambda item: ledger.release(item.owner_id, item.size),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +137,7 @@ _BUILDERS = (
     user_directory,
     user_administration,
     token_verifier,
+    quota_ledger,
     upload_service,
     media_library,
     media_processor,

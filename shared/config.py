@@ -35,13 +35,22 @@ class Settings:
     # Uploads and renditions.
     upload_url_ttl_seconds: int = 300
     download_url_ttl_seconds: int = 300
-    max_upload_bytes: int = 100 * 1024 * 1024
+    max_upload_bytes: int = 5 * 1024 * 1024 * 1024
+    max_image_bytes: int = 200 * 1024 * 1024
+    # Larger files go through S3 multipart (resumable); parts are this size (S3 allows 5 MiB..5 GiB).
+    multipart_threshold_bytes: int = 64 * 1024 * 1024
+    multipart_part_bytes: int = 16 * 1024 * 1024
     default_quota_bytes: int = 10 * 1024 * 1024 * 1024
     allowed_content_types: tuple[str, ...] = (
         "image/jpeg",
         "image/png",
         "image/webp",
         "image/gif",
+        "image/heic",
+        "image/heif",
+        "video/mp4",
+        "video/quicktime",
+        "video/webm",
     )
     thumbnail_px: int = 256
     max_image_pixels: int = 100_000_000

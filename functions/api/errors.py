@@ -13,6 +13,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.QuotaExceeded: 413,
     errors.UnsupportedMediaType: 415,
     errors.UnreadableMedia: 422,
     errors.Unprocessable: 422,

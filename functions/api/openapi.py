@@ -62,6 +62,32 @@ _PAGE = {
     },
 }
 _MEDIA = {"application/json": {"schema": {"$ref": "#/components/schemas/Media"}}}
+_TICKET = {"application/json": {"schema": {"$ref": "#/components/schemas/UploadTicket"}}}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_PARTS = {
+    "type": "object",
+    "properties": {
+        "part_size": {"type": "integer"},
+        "part_count": {"type": "integer"},
+        "parts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "part_number": {"type": "integer"},
+                    "etag": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "url": {"type": "string", "format": "uri"},
+                },
+            },
+        },
+    },
+}
 
 
 DOCUMENT: dict[str, Any] = {
@@ -89,6 +115,8 @@ DOCUMENT: dict[str, Any] = {
                     "filename": {"type": "string", "maxLength": 1024},
                     "content_type": {"type": "string", "example": "image/jpeg"},
                     "size": {"type": "integer", "minimum": 1},
+                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "enables dedup"},
+                    "force": {"type": "boolean", "description": "upload even if a ready duplicate exists"},
                 },
             },
             "UploadTicket": {
@@ -96,10 +124,14 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["media_id", "upload"],
                 "properties": {
                     "media_id": {"type": "string"},
+                    "duplicate": {"type": "boolean", "description": "true: an identical ready item exists"},
                     "upload": {
                         "type": "object",
+                        "nullable": True,
                         "properties": {
-                            "method": {"type": "string", "enum": ["POST"]},
+                            "method": {"type": "string", "enum": ["POST", "MULTIPART"]},
+                            "part_size": {"type": "integer"},
+                            "part_count": {"type": "integer"},
                             "url": {"type": "string", "format": "uri"},
                             "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                             "expires_at": {"type": "string", "format": "date-time"},
@@ -260,11 +292,92 @@ DOCUMENT: dict[str, Any] = {
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadRequest"}}},
                 },
                 "responses": {
-                    "201": {
-                        "description": "Pending media item and its upload form",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UploadTicket"}}},
-                    },
-                    **_errors(400, 401, 413, 415),
+                    "201": {"description": "Pending media item and how to upload it", "content": _TICKET},
+                    "200": {"description": "Duplicate of a ready item (same sha256): no upload", "content": _TICKET},
+                    **_errors(400, 401, 403, 413, 415),
+                },
+            }
+        },
+        "/uploads/{media_id}/parts": {
+            "post": {
+                "summary": "Presigned PUT URLs for multipart parts (at most 100 per call)",
+                "parameters": [_path("media_id")],
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["part_numbers"],
+                        "properties": {"part_numbers": {"type": "array", "items": {"type": "integer"}}},
+                    }
+                ),
+                "responses": {
+                    "200": {"description": "Part URLs", "content": {"application/json": {"schema": _PARTS}}},
+                    **_errors(400, 401, 403, 404, 409),
+                },
+            },
+            "get": {
+                "summary": "Parts already uploaded (to resume an interrupted upload)",
+                "parameters": [_path("media_id")],
+                "responses": {
+                    "200": {"description": "Uploaded parts", "content": {"application/json": {"schema": _PARTS}}},
+                    **_errors(401, 403, 404, 409),
+                },
+            },
+        },
+        "/uploads/{media_id}/complete": {
+            "post": {
+                "summary": "Assemble the uploaded parts (every part, with its ETag)",
+                "parameters": [_path("media_id")],
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "required": ["parts"],
+                        "properties": {
+                            "parts": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {"part_number": {"type": "integer"}, "etag": {"type": "string"}},
+                                },
+                            }
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": {"description": "The pending item", "content": _MEDIA},
+                    **_errors(400, 401, 403, 404, 409),
+                },
+            }
+        },
+        "/uploads/{media_id}": {
+            "delete": {
+                "summary": "Abort an unfinished multipart upload",
+                "parameters": [_path("media_id")],
+                "responses": {"204": {"description": "Aborted"}, **_errors(401, 403, 404, 409)},
+            }
+        },
+        "/media/{media_id}/versions": {
+            "post": {
+                "summary": "Upload a replacement original; the old one is kept as a version",
+                "parameters": [_path("media_id")],
+                "requestBody": _json_body({"$ref": "#/components/schemas/UploadRequest"}),
+                "responses": {
+                    "201": {"description": "How to upload the new version", "content": _TICKET},
+                    **_errors(400, 401, 403, 404, 409, 413, 415),
+                },
+            },
+            "get": {
+                "summary": "Every stored version of the original, newest first",
+                "parameters": [_path("media_id")],
+                "responses": {"200": {"description": "Versions"}, **_errors(401, 403, 404)},
+            },
+        },
+        "/media/{media_id}/versions/{version_id}/restore": {
+            "post": {
+                "summary": "Make an older version current again (it is reprocessed)",
+                "parameters": [_path("media_id"), _path("version_id")],
+                "responses": {
+                    "200": {"description": "The pending item", "content": _MEDIA},
+                    **_errors(400, 401, 403, 404, 409),
                 },
             }
         },

@@ -21,7 +21,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.config import get_settings
-from shared.domain.errors import Conflict, NotFound
+from shared.domain.errors import Conflict, NotFound, QuotaExceeded
 from shared.domain.media import MediaItem, MediaStatus, Rendition
 from shared.domain.ports import DetailChanges, MediaQuery, Page, SortField
 from shared.domain.principal import Role
@@ -37,6 +37,16 @@ class OwnerIndex(GlobalSecondaryIndex["MediaModel"]):
 
     owner_id = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ChecksumIndex(GlobalSecondaryIndex["MediaModel"]):
+    """Items by owner and declared SHA-256 (sparse: only items declared with one), for dedup."""
+
+    class Meta:
+        index_name = "owner-sha256-index"
+        projection = AllProjection()
+
+    owner_sha256 = UnicodeAttribute(hash_key=True)
 
 
 class OwnerTakenIndex(GlobalSecondaryIndex["MediaModel"]):
@@ -81,6 +91,7 @@ class MediaModel(Model):
     height = NumberAttribute(null=True)
     renditions = MapAttribute[str, Any](null=True)
     sha256 = UnicodeAttribute(null=True)
+    owner_sha256 = UnicodeAttribute(null=True)
     title = UnicodeAttribute(default="")
     description = UnicodeAttribute(default="")
     tags = UnicodeSetAttribute(null=True)
@@ -96,6 +107,7 @@ class MediaModel(Model):
     version_id = UnicodeAttribute(null=True)
     owner_index = OwnerIndex()
     owner_taken_index = OwnerTakenIndex()
+    checksum_index = ChecksumIndex()
 
 
 def _bind(model: type[Model], table_name: str, region: str) -> None:
@@ -109,6 +121,10 @@ def _bind(model: type[Model], table_name: str, region: str) -> None:
 def _search_text(filename: str, title: str, description: str) -> str:
     """What free-text search looks in, lower-cased once at write time."""
     return "\n".join((filename, title, description)).lower()
+
+
+def _owner_sha256(owner_id: str, sha256: str) -> str | None:
+    return f"{owner_id}#{sha256}" if sha256 else None
 
 
 def _taken_sort(taken: str, created_at: datetime) -> str:
@@ -226,6 +242,7 @@ class DynamoMediaRepository:
             size=item.size,
             object_key=item.object_key,
             sha256=item.sha256 or None,
+            owner_sha256=_owner_sha256(item.owner_id, item.sha256),
             taken_sort=_taken_sort(item.effective_taken_at, item.created_at),
             search_text=_search_text(item.filename, item.title, item.description),
             upload_id=item.upload_id or None,
@@ -319,6 +336,37 @@ class DynamoMediaRepository:
         """Remove the record."""
         MediaModel(media_id).delete()
 
+    def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
+        """The owner's items declared with this SHA-256."""
+        owner_sha = _owner_sha256(owner_id, sha256)
+        return [_to_item(m) for m in MediaModel.checksum_index.query(owner_sha, limit=20)] if owner_sha else []
+
+    def start_new_version(self, item: MediaItem, *, expected_revision: int) -> MediaItem:
+        """Back to pending for a new original, if nobody changed the item meanwhile."""
+        actions: list[Action] = [
+            MediaModel.status.set(MediaStatus.PENDING.value),
+            MediaModel.revision.set(MediaModel.revision + 1),
+            MediaModel.updated_at.set(datetime.now(UTC)),
+            MediaModel.filename.set(item.filename),
+            MediaModel.content_type.set(item.content_type),
+            MediaModel.kind.set(item.kind.value),
+            MediaModel.size.set(item.size),
+            MediaModel.failure_reason.remove(),
+            MediaModel.search_text.set(_search_text(item.filename, item.title, item.description)),
+        ]
+        actions.append(MediaModel.sha256.set(item.sha256) if item.sha256 else MediaModel.sha256.remove())
+        owner_sha = _owner_sha256(item.owner_id, item.sha256)
+        actions.append(MediaModel.owner_sha256.set(owner_sha) if owner_sha else MediaModel.owner_sha256.remove())
+        actions.append(MediaModel.upload_id.set(item.upload_id) if item.upload_id else MediaModel.upload_id.remove())
+        model = MediaModel(item.media_id)
+        try:
+            model.update(actions=actions, condition=MediaModel.revision == expected_revision)
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise Conflict("the item changed while the new version was being declared") from exc
+            raise
+        return _to_item(model)
+
     def transition(
         self,
         media_id: str,
@@ -350,6 +398,8 @@ class DynamoMediaRepository:
                     }
                 )
             )
+        if to in (MediaStatus.READY, MediaStatus.FAILED, MediaStatus.REJECTED):
+            actions.append(MediaModel.upload_id.remove())  # a finished multipart upload has no session left
         condition = MediaModel.media_id.exists() & MediaModel.status.is_in(*(s.value for s in allowed_from))
         model = MediaModel(media_id)
         try:
@@ -375,6 +425,7 @@ class UserModel(Model):
     partner_org = UnicodeAttribute(default="")
     status = UnicodeAttribute()
     quota_bytes = NumberAttribute()
+    reserved_bytes = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     last_seen_at = UTCDateTimeAttribute()
 
@@ -453,3 +504,45 @@ class DynamoUserRepository:
                 raise NotFound("user not found") from exc
             raise
         return _to_user(model)
+
+
+class DynamoQuotaLedger:
+    """QuotaLedger on the users table: one atomic counter per owner, checked in the same write."""
+
+    def __init__(self, table_name: str, region: str) -> None:
+        _bind(UserModel, table_name, region)
+
+    def reserve(self, user_id: str, size: int, quota: int) -> None:
+        """Add size unless the owner's reservation would pass quota (a conditional ADD: no race)."""
+        room = quota - size
+        if room < 0:
+            raise QuotaExceeded(f"{size} bytes is more than the whole quota of {quota} bytes")
+        try:
+            UserModel(user_id).update(
+                actions=[UserModel.reserved_bytes.add(size)],
+                condition=UserModel.user_id.exists()
+                & (UserModel.reserved_bytes.does_not_exist() | (UserModel.reserved_bytes <= room)),
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                try:
+                    used = int(UserModel.get(user_id).reserved_bytes or 0)
+                except UserModel.DoesNotExist:
+                    used = 0
+                raise QuotaExceeded(
+                    f"storage quota exceeded: {used} of {quota} bytes in use, {size} more requested"
+                ) from exc
+            raise
+
+    def release(self, user_id: str, size: int) -> None:
+        """Give size back (never below zero)."""
+        try:
+            UserModel(user_id).update(
+                actions=[UserModel.reserved_bytes.add(-size)],
+                condition=UserModel.user_id.exists() & (UserModel.reserved_bytes >= size),
+            )
+        except UpdateError as exc:
+            if not _is_condition_failure(exc):
+                raise
+            # Out of step (e.g. items older than the ledger): clamp at zero rather than go negative.
+            UserModel(user_id).update(actions=[UserModel.reserved_bytes.set(0)], condition=UserModel.user_id.exists())

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from shared.domain.errors import UnreadableMedia
-from shared.domain.ports import PresignedPost, StoredObject
+from shared.domain.errors import Conflict, UnreadableMedia
+from shared.domain.ports import ObjectVersion, PresignedPost, StoredObject, UploadedPart
 
 
 def content_disposition(filename: str) -> str:
@@ -94,3 +94,73 @@ class S3Storage:
                 first = response["Errors"][0]
                 raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Code')}")
         return len(targets)
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """Begin a multipart upload (Content-Type is fixed here, not by the client)."""
+        response = self._s3.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)
+        return str(response["UploadId"])
+
+    def presign_part(self, key: str, upload_id: str, part_number: int, ttl_seconds: int) -> str:
+        """A PUT URL for one part, bound to this upload and part number."""
+        url: str = self._s3.generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+            ExpiresIn=ttl_seconds,
+        )
+        return url
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """Every part S3 holds for the upload."""
+        parts: list[UploadedPart] = []
+        paginator = self._s3.get_paginator("list_parts")
+        try:
+            for page in paginator.paginate(Bucket=self._bucket, Key=key, UploadId=upload_id):
+                parts += [
+                    UploadedPart(part_number=int(p["PartNumber"]), etag=str(p["ETag"]), size=int(p["Size"]))
+                    for p in page.get("Parts", [])
+                ]
+        except ClientError as exc:
+            if exc.response["Error"].get("Code") == "NoSuchUpload":
+                raise Conflict("the multipart upload no longer exists (completed, aborted or expired)") from exc
+            raise
+        return sorted(parts, key=lambda p: p.part_number)
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Assemble the object."""
+        self._s3.complete_multipart_upload(
+            Bucket=self._bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]},
+        )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished upload; already gone is fine."""
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response["Error"].get("Code") != "NoSuchUpload":
+                raise
+
+    def list_versions(self, key: str) -> list[ObjectVersion]:
+        """Every stored version of exactly this key, newest first."""
+        versions: list[ObjectVersion] = []
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
+            versions += [
+                ObjectVersion(
+                    version_id=str(v["VersionId"]),
+                    size=int(v["Size"]),
+                    last_modified=v["LastModified"].isoformat(),
+                    is_current=bool(v["IsLatest"]),
+                )
+                for v in page.get("Versions", [])
+                if v["Key"] == key
+            ]
+        return sorted(versions, key=lambda v: v.last_modified, reverse=True)
+
+    def copy_version_to_current(self, key: str, version_id: str) -> None:
+        """Copy an older version onto the key: S3 keeps history, and the copy fires ObjectCreated."""
+        self._s3.copy_object(
+            Bucket=self._bucket, Key=key, CopySource={"Bucket": self._bucket, "Key": key, "VersionId": version_id}
+        )

@@ -37,6 +37,12 @@ class Unprocessable(DomainError):
     code = "unprocessable"
 
 
+class QuotaExceeded(DomainError):
+    """The owner's storage quota cannot hold what they declared."""
+
+    code = "quota_exceeded"
+
+
 class Unauthenticated(DomainError):
     """No valid identity: missing, malformed, expired or forged token."""
 

@@ -82,6 +82,35 @@ class DetailChanges:
     location_visible: bool | None = None
 
 
+@dataclass(frozen=True)
+class UploadedPart:
+    """A part S3 holds for a multipart upload."""
+
+    part_number: int
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One stored version of an object."""
+
+    version_id: str
+    size: int
+    last_modified: str
+    is_current: bool
+
+
+class QuotaLedger(Protocol):
+    """Bytes each owner has reserved (items that exist, whatever their state)."""
+
+    def reserve(self, user_id: str, size: int, quota: int) -> None:
+        """Add size to the owner's reservation; QuotaExceeded if it would pass quota."""
+
+    def release(self, user_id: str, size: int) -> None:
+        """Give size back."""
+
+
 class MediaRepository(Protocol):
     """Persistence of media items."""
 
@@ -102,6 +131,12 @@ class MediaRepository(Protocol):
 
     def delete(self, media_id: str) -> None:
         """Remove the record."""
+
+    def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
+        """The owner's items declared with this SHA-256."""
+
+    def start_new_version(self, item: MediaItem, *, expected_revision: int) -> MediaItem:
+        """Put an existing item back to pending for a new original (its declared fields from item)."""
 
     def transition(
         self,
@@ -131,6 +166,27 @@ class ObjectStorage(Protocol):
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         """Store bytes under key."""
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """Begin a multipart upload; its upload id."""
+
+    def presign_part(self, key: str, upload_id: str, part_number: int, ttl_seconds: int) -> str:
+        """A PUT URL for one part."""
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """The parts uploaded so far (for resuming)."""
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Assemble the object from (part number, ETag) pairs."""
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished multipart upload and its parts."""
+
+    def list_versions(self, key: str) -> list[ObjectVersion]:
+        """Every stored version of key, newest first."""
+
+    def copy_version_to_current(self, key: str, version_id: str) -> None:
+        """Make an older version current again (as a new version)."""
 
     def purge(self, exact_keys: list[str], prefixes: list[str]) -> int:
         """Delete every version and delete marker of the keys and of everything under the prefixes."""

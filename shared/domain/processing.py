@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -63,6 +64,8 @@ class MediaProcessor:
             if event.size > item.size:
                 raise UnreadableMedia(f"object is {event.size} bytes but {item.size} were declared")
             stored = self._storage.read(event.key, max_bytes=min(self._max_bytes, item.size))
+            if item.sha256 and hashlib.sha256(stored.data).hexdigest() != item.sha256:
+                raise UnreadableMedia("checksum mismatch: the bytes are not the file that was declared")
             rendition, width, height = self._thumbnailer.thumbnail(stored.data, self._thumbnail_px)
         except UnreadableMedia as exc:
             self._repository.transition(

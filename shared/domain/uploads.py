@@ -1,15 +1,34 @@
-"""Issuing uploads: validate the declaration, record a pending item, sign a pinned POST."""
+"""Issuing uploads: validate the declaration, check type, size and quota, record a pending item, sign the upload.
+
+Small files get a presigned POST pinned to key, Content-Type and size; large ones an S3 multipart upload
+(resumable: parts can be listed and re-sent) whose parts the API signs on request and checks on completion.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.domain.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-from shared.domain.media import MediaItem, new_media_id, original_key, sanitize_filename
-from shared.domain.ports import MediaRepository, ObjectStorage, PresignedPost
+from shared.domain.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from shared.domain.media import (
+    MediaItem,
+    MediaKind,
+    MediaStatus,
+    kind_of,
+    new_media_id,
+    original_key,
+    sanitize_filename,
+)
+from shared.domain.policy import Action, authorize
+from shared.domain.ports import MediaRepository, ObjectStorage, ObjectVersion, QuotaLedger, UploadedPart
 from shared.domain.principal import Principal
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_PARTS_PER_REQUEST = 100
 
 
 @dataclass(frozen=True)
@@ -19,19 +38,23 @@ class UploadRequest:
     filename: str
     content_type: str
     size: int
+    sha256: str = ""
+    force: bool = False
 
     @classmethod
-    def parse(cls, body: Any) -> UploadRequest:
+    def parse(cls, body: Any, *, filename_required: bool = True) -> UploadRequest:
         """Validate a JSON body; ValidationError names the first bad field."""
         if not isinstance(body, Mapping):
             raise ValidationError("the body must be a JSON object")
-        unknown = set(body) - {"filename", "content_type", "size"}
+        unknown = set(body) - {"filename", "content_type", "size", "sha256", "force"}
         if unknown:
             raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
-        filename = body.get("filename")
+        filename = body.get("filename", "" if not filename_required else None)
         content_type = body.get("content_type")
         size = body.get("size")
-        if not isinstance(filename, str) or not filename.strip():
+        sha256 = body.get("sha256", "")
+        force = body.get("force", False)
+        if not isinstance(filename, str) or (filename_required and not filename.strip()):
             raise ValidationError("filename must be a non-empty string")
         if not isinstance(content_type, str) or not content_type:
             raise ValidationError("content_type must be a non-empty string")
@@ -39,48 +62,85 @@ class UploadRequest:
             raise ValidationError("size must be an integer number of bytes")
         if size <= 0:
             raise ValidationError("size must be greater than zero")
-        return cls(filename=filename, content_type=content_type.strip().lower(), size=size)
+        if not isinstance(sha256, str) or (sha256 and not _SHA256.match(sha256.lower())):
+            raise ValidationError("sha256 must be 64 hexadecimal characters")
+        if not isinstance(force, bool):
+            raise ValidationError("force must be true or false")
+        return cls(
+            filename=filename,
+            content_type=content_type.strip().lower(),
+            size=size,
+            sha256=sha256.lower(),
+            force=force,
+        )
 
 
 @dataclass(frozen=True)
-class UploadTicket:
-    """The new item's id and where to send its bytes."""
+class UploadLimits:
+    """What the vault accepts."""
 
-    media_id: str
-    upload: PresignedPost
+    allowed_content_types: tuple[str, ...]
+    max_upload_bytes: int
+    max_image_bytes: int
+    multipart_threshold_bytes: int
+    multipart_part_bytes: int
+    url_ttl_seconds: int
+
+
+def _expires(ttl_seconds: int) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=ttl_seconds)).replace(microsecond=0).isoformat()
 
 
 class UploadService:
-    """Creates pending media items with a signed, pinned upload."""
+    """Creates pending media items (or new versions of existing ones) with a signed upload."""
 
     def __init__(
-        self,
-        repository: MediaRepository,
-        storage: ObjectStorage,
-        *,
-        allowed_content_types: tuple[str, ...],
-        max_upload_bytes: int,
-        url_ttl_seconds: int,
+        self, repository: MediaRepository, storage: ObjectStorage, quota: QuotaLedger, limits: UploadLimits
     ) -> None:
         self._repository = repository
         self._storage = storage
-        self._allowed = allowed_content_types
-        self._max_bytes = max_upload_bytes
-        self._ttl = url_ttl_seconds
+        self._quota = quota
+        self._limits = limits
 
-    def issue_upload(self, principal: Principal, request: UploadRequest) -> UploadTicket:
-        """Record a pending item and sign a POST that S3 accepts only for exactly this file."""
-        if request.content_type not in self._allowed:
+    # --- declaring ---------------------------------------------------------------------------
+    def _check(self, request: UploadRequest) -> None:
+        limits = self._limits
+        if request.content_type not in limits.allowed_content_types:
             raise UnsupportedMediaType(
-                f"content_type {request.content_type!r} is not accepted; allowed: {', '.join(self._allowed)}"
+                f"content_type {request.content_type!r} is not accepted; allowed: "
+                f"{', '.join(limits.allowed_content_types)}"
             )
-        if request.size > self._max_bytes:
-            raise PayloadTooLarge(f"size {request.size} exceeds the per-file limit of {self._max_bytes} bytes")
+        limit = limits.max_image_bytes if kind_of(request.content_type) is MediaKind.IMAGE else limits.max_upload_bytes
+        if request.size > limit:
+            raise PayloadTooLarge(f"size {request.size} exceeds the per-file limit of {limit} bytes")
+
+    def _upload(self, item: MediaItem) -> dict[str, Any]:
+        """The client's instructions: a POST form, or the multipart plan."""
+        if item.upload_id:
+            part_size = self._limits.multipart_part_bytes
+            return {
+                "method": "MULTIPART",
+                "part_size": part_size,
+                "part_count": math.ceil(item.size / part_size),
+            }
+        post = self._storage.presign_post(item.object_key, item.content_type, item.size, self._limits.url_ttl_seconds)
+        return {"method": "POST", "url": post.url, "fields": post.fields, "expires_at": post.expires_at}
+
+    def issue_upload(self, principal: Principal, request: UploadRequest, quota_bytes: int) -> dict[str, Any]:
+        """A new pending item and how to upload it, or the existing ready item with the same checksum."""
+        self._check(request)
         filename = sanitize_filename(request.filename)
         if not filename:
             raise ValidationError("filename has no usable characters")
+        if request.sha256 and not request.force:
+            for existing in self._repository.find_by_checksum(principal.sub, request.sha256):
+                if existing.status is MediaStatus.READY and not existing.trashed:
+                    return {"media_id": existing.media_id, "duplicate": True, "upload": None}
         media_id = new_media_id()
         key = original_key(principal.sub, media_id)
+        upload_id = ""
+        if request.size > self._limits.multipart_threshold_bytes:
+            upload_id = self._storage.start_multipart(key, request.content_type)
         item = MediaItem(
             media_id=media_id,
             owner_id=principal.sub,
@@ -88,7 +148,156 @@ class UploadService:
             content_type=request.content_type,
             size=request.size,
             object_key=key,
+            sha256=request.sha256,
+            upload_id=upload_id,
         )
-        upload = self._storage.presign_post(key, request.content_type, request.size, self._ttl)
-        self._repository.create(item)
-        return UploadTicket(media_id=media_id, upload=upload)
+        self._quota.reserve(principal.sub, request.size, quota_bytes)
+        try:
+            upload = self._upload(item)
+            self._repository.create(item)
+        except BaseException:
+            self._quota.release(principal.sub, request.size)
+            if upload_id:
+                self._storage.abort_multipart(key, upload_id)
+            raise
+        return {"media_id": media_id, "duplicate": False, "upload": upload}
+
+    def issue_version(
+        self, principal: Principal, media_id: str, request: UploadRequest, quota_bytes: int
+    ) -> dict[str, Any]:
+        """Upload a replacement original to the same key; the old one stays as an older version."""
+        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
+            raise Conflict(
+                f"the item is {'trashed' if item.trashed else item.status.value}; it cannot take a new version now"
+            )
+        self._check(request)
+        filename = sanitize_filename(request.filename) or item.filename
+        upload_id = ""
+        if request.size > self._limits.multipart_threshold_bytes:
+            upload_id = self._storage.start_multipart(item.object_key, request.content_type)
+        new = replace(
+            item,
+            filename=filename,
+            content_type=request.content_type,
+            size=request.size,
+            sha256=request.sha256,
+            upload_id=upload_id,
+        )
+        # Quota counts current originals: reserve the new size, give back the old one.
+        self._quota.reserve(principal.sub, request.size, quota_bytes + item.size)
+        try:
+            upload = self._upload(new)
+            self._repository.start_new_version(new, expected_revision=item.revision)
+        except BaseException:
+            self._quota.release(principal.sub, request.size)
+            if upload_id:
+                self._storage.abort_multipart(item.object_key, upload_id)
+            raise
+        self._quota.release(principal.sub, item.size)
+        return {"media_id": media_id, "duplicate": False, "upload": upload}
+
+    # --- multipart ------------------------------------------------------------------------------
+    def _multipart_item(self, principal: Principal, media_id: str) -> MediaItem:
+        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        if not item.upload_id or item.status is not MediaStatus.PENDING:
+            raise Conflict("this item has no multipart upload in progress")
+        return item
+
+    def _plan(self, item: MediaItem) -> dict[int, int]:
+        """Part number -> exact size the upload must have."""
+        part_size = self._limits.multipart_part_bytes
+        count = math.ceil(item.size / part_size)
+        return {n: min(part_size, item.size - (n - 1) * part_size) for n in range(1, count + 1)}
+
+    def presign_parts(self, principal: Principal, media_id: str, part_numbers: Any) -> dict[str, Any]:
+        """PUT URLs for the requested parts (at most 100 per call)."""
+        item = self._multipart_item(principal, media_id)
+        plan = self._plan(item)
+        if (
+            not isinstance(part_numbers, list)
+            or not 0 < len(part_numbers) <= MAX_PARTS_PER_REQUEST
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n in plan for n in part_numbers)
+        ):
+            raise ValidationError(f"part_numbers must list 1 to {MAX_PARTS_PER_REQUEST} of the parts 1..{len(plan)}")
+        ttl = self._limits.url_ttl_seconds
+        parts = [
+            {
+                "part_number": n,
+                "size": plan[n],
+                "url": self._storage.presign_part(item.object_key, item.upload_id, n, ttl),
+            }
+            for n in sorted(set(part_numbers))
+        ]
+        return {"parts": parts, "expires_at": _expires(ttl)}
+
+    def uploaded_parts(self, principal: Principal, media_id: str) -> dict[str, Any]:
+        """What S3 already holds, so an interrupted client sends only the rest."""
+        item = self._multipart_item(principal, media_id)
+        parts = self._storage.list_parts(item.object_key, item.upload_id)
+        return {
+            "part_size": self._limits.multipart_part_bytes,
+            "part_count": len(self._plan(item)),
+            "parts": [{"part_number": p.part_number, "etag": p.etag, "size": p.size} for p in parts],
+        }
+
+    def complete(self, principal: Principal, media_id: str, body: Any) -> MediaItem:
+        """Assemble the object once every planned part is there with exactly its planned size."""
+        item = self._multipart_item(principal, media_id)
+        declared = body.get("parts") if isinstance(body, Mapping) else None
+        if not isinstance(declared, list) or not all(
+            isinstance(p, Mapping) and isinstance(p.get("part_number"), int) and isinstance(p.get("etag"), str)
+            for p in declared
+        ):
+            raise ValidationError('the body must be {"parts": [{"part_number": 1, "etag": "..."}, ...]}')
+        plan = self._plan(item)
+        uploaded: dict[int, UploadedPart] = {
+            p.part_number: p for p in self._storage.list_parts(item.object_key, item.upload_id)
+        }
+        claimed = {int(p["part_number"]): str(p["etag"]) for p in declared}
+        if set(claimed) != set(plan):
+            raise ValidationError(f"complete needs every part 1..{len(plan)} exactly once")
+        for number, size in plan.items():
+            part = uploaded.get(number)
+            if part is None:
+                raise Conflict(f"part {number} has not been uploaded")
+            if part.size != size:
+                raise Conflict(f"part {number} is {part.size} bytes; the upload declared {size}")
+            if part.etag.strip('"') != claimed[number].strip('"'):
+                raise Conflict(f"part {number}'s ETag does not match what was uploaded")
+        self._storage.complete_multipart(item.object_key, item.upload_id, sorted(claimed.items()))
+        return item
+
+    def abort(self, principal: Principal, media_id: str) -> None:
+        """Give up an unfinished multipart upload: parts, record and reserved quota go."""
+        item = self._multipart_item(principal, media_id)
+        self._storage.abort_multipart(item.object_key, item.upload_id)
+        self._repository.delete(media_id)
+        self._quota.release(item.owner_id, item.size)
+
+    # --- versions -------------------------------------------------------------------------------
+    def versions(self, principal: Principal, media_id: str) -> list[ObjectVersion]:
+        """Every stored version of the item's original, newest first."""
+        item = authorize(principal, Action.READ, self._repository.get(media_id))
+        return self._storage.list_versions(item.object_key)
+
+    def restore_version(self, principal: Principal, media_id: str, version_id: str, quota_bytes: int) -> MediaItem:
+        """Make an older original current again; processing runs on it as on any upload."""
+        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
+            raise Conflict("the item cannot change versions while it is trashed or being processed")
+        match = next((v for v in self._storage.list_versions(item.object_key) if v.version_id == version_id), None)
+        if match is None:
+            raise ValidationError("no such version of this item")
+        if match.is_current:
+            raise Conflict("that version is already the current one")
+        restored = replace(item, size=match.size, sha256="", upload_id="")
+        self._quota.reserve(item.owner_id, match.size, quota_bytes + item.size)
+        try:
+            restored = self._repository.start_new_version(restored, expected_revision=item.revision)
+            self._storage.copy_version_to_current(item.object_key, version_id)
+        except BaseException:
+            self._quota.release(item.owner_id, match.size)
+            raise
+        self._quota.release(item.owner_id, item.size)
+        return restored

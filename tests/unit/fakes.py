@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
-from shared.domain.errors import Conflict, UnreadableMedia
+from shared.domain.errors import Conflict, QuotaExceeded, UnreadableMedia
 from shared.domain.media import MediaItem, MediaStatus, Rendition
-from shared.domain.ports import ImageRendition, PresignedPost, StoredObject
+from shared.domain.ports import (
+    DetailChanges,
+    ImageRendition,
+    MediaQuery,
+    ObjectVersion,
+    Page,
+    PresignedPost,
+    StoredObject,
+    UploadedPart,
+)
 
 
 class MemoryRepository:
@@ -25,6 +35,37 @@ class MemoryRepository:
     def get(self, media_id: str) -> MediaItem | None:
         item = self.items.get(media_id)
         return dataclasses.replace(item) if item else None
+
+    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
+        items = [i for i in self.items.values() if i.owner_id == owner_id and i.trashed == query.trashed]
+        return Page(items=items[:limit], cursor=None)
+
+    def update_details(self, media_id: str, expected_revision: int, changes: DetailChanges) -> MediaItem:
+        item = self.items[media_id]
+        if item.revision != expected_revision:
+            raise Conflict("stale")
+        item.revision += 1
+        item.title = changes.title if changes.title is not None else item.title
+        return dataclasses.replace(item)
+
+    def set_trashed(self, media_id: str, trashed: bool) -> MediaItem:
+        item = self.items[media_id]
+        item.trashed_at = datetime.now(UTC) if trashed else None
+        return dataclasses.replace(item)
+
+    def delete(self, media_id: str) -> None:
+        self.items.pop(media_id, None)
+
+    def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
+        return [i for i in self.items.values() if i.owner_id == owner_id and i.sha256 == sha256]
+
+    def start_new_version(self, item: MediaItem, *, expected_revision: int) -> MediaItem:
+        if self.items[item.media_id].revision != expected_revision:
+            raise Conflict("stale")
+        self.items[item.media_id] = dataclasses.replace(
+            item, status=MediaStatus.PENDING, revision=expected_revision + 1
+        )
+        return dataclasses.replace(self.items[item.media_id])
 
     def transition(
         self,
@@ -60,6 +101,8 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.posts: list[tuple[str, str, int, int]] = []
+        self.multipart: dict[str, list[UploadedPart]] = {}
+        self.completed: list[str] = []
 
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         self.posts.append((key, content_type, max_size, ttl_seconds))
@@ -82,6 +125,49 @@ class MemoryStorage:
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = (data, content_type)
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        self.multipart[key] = []
+        return f"upload-{key}"
+
+    def presign_part(self, key: str, upload_id: str, part_number: int, ttl_seconds: int) -> str:
+        return f"http://s3.test/bucket/{key}?uploadId={upload_id}&partNumber={part_number}"
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        return list(self.multipart.get(key, []))
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        self.completed.append(key)
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        self.multipart.pop(key, None)
+
+    def list_versions(self, key: str) -> list[ObjectVersion]:
+        return []
+
+    def copy_version_to_current(self, key: str, version_id: str) -> None:
+        pass
+
+    def purge(self, exact_keys: list[str], prefixes: list[str]) -> int:
+        doomed = [k for k in self.objects if k in exact_keys or any(k.startswith(p) for p in prefixes)]
+        for key in doomed:
+            del self.objects[key]
+        return len(doomed)
+
+
+class MemoryLedger:
+    """QuotaLedger in a dict."""
+
+    def __init__(self) -> None:
+        self.reserved: dict[str, int] = {}
+
+    def reserve(self, user_id: str, size: int, quota: int) -> None:
+        if self.reserved.get(user_id, 0) + size > quota:
+            raise QuotaExceeded(f"quota of {quota} bytes exceeded")
+        self.reserved[user_id] = self.reserved.get(user_id, 0) + size
+
+    def release(self, user_id: str, size: int) -> None:
+        self.reserved[user_id] = max(0, self.reserved.get(user_id, 0) - size)
 
 
 class FixedThumbnailer:

@@ -1,41 +1,47 @@
-"""Issuing uploads: validation, limits, and what is recorded."""
+"""Issuing uploads: validation, limits, quota, dedup, multipart plans."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.domain.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from shared.domain.errors import Conflict, PayloadTooLarge, QuotaExceeded, UnsupportedMediaType, ValidationError
 from shared.domain.media import MediaStatus
+from shared.domain.ports import UploadedPart
 from shared.domain.principal import Principal, Role
-from shared.domain.uploads import UploadRequest, UploadService
-from tests.unit.fakes import MemoryRepository, MemoryStorage
+from shared.domain.uploads import UploadLimits, UploadRequest, UploadService
+from tests.unit.fakes import MemoryLedger, MemoryRepository, MemoryStorage
 
 ALICE = Principal(sub="user-alice", username="alice", role=Role.USER)
+BOB = Principal(sub="user-bob", username="bob", role=Role.USER)
+LIMITS = UploadLimits(
+    allowed_content_types=("image/jpeg", "image/png", "video/mp4"),
+    max_upload_bytes=10_000,
+    max_image_bytes=1000,
+    multipart_threshold_bytes=600,
+    multipart_part_bytes=250,
+    url_ttl_seconds=300,
+)
 
 
-def _service() -> tuple[UploadService, MemoryRepository, MemoryStorage]:
-    repository, storage = MemoryRepository(), MemoryStorage()
-    service = UploadService(
-        repository,
-        storage,
-        allowed_content_types=("image/jpeg", "image/png"),
-        max_upload_bytes=1000,
-        url_ttl_seconds=300,
-    )
-    return service, repository, storage
+def _service() -> tuple[UploadService, MemoryRepository, MemoryStorage, MemoryLedger]:
+    repository, storage, ledger = MemoryRepository(), MemoryStorage(), MemoryLedger()
+    return UploadService(repository, storage, ledger, LIMITS), repository, storage, ledger
 
 
-def test_issue_upload_records_pending_item_under_owner_prefix() -> None:
-    service, repository, storage = _service()
-    ticket = service.issue_upload(
-        ALICE, UploadRequest.parse({"filename": "../cat.jpg", "content_type": "IMAGE/JPEG", "size": 500})
-    )
-    item = repository.items[ticket.media_id]
+def _request(**fields: object) -> UploadRequest:
+    return UploadRequest.parse({"filename": "cat.jpg", "content_type": "image/jpeg", "size": 500, **fields})
+
+
+def test_issue_upload_records_pending_item_under_owner_prefix_and_reserves_quota() -> None:
+    service, repository, storage, ledger = _service()
+    ticket = service.issue_upload(ALICE, _request(filename="../cat.jpg", content_type="IMAGE/JPEG"), 10_000)
+    item = repository.items[ticket["media_id"]]
     assert item.status is MediaStatus.PENDING
-    assert item.filename == "cat.jpg"
-    assert item.owner_id == "user-alice"
-    assert item.object_key == f"originals/user-alice/{ticket.media_id}"
+    assert (item.filename, item.owner_id) == ("cat.jpg", "user-alice")
+    assert item.object_key == f"originals/user-alice/{ticket['media_id']}"
     assert storage.posts == [(item.object_key, "image/jpeg", 500, 300)]
+    assert ticket["upload"]["method"] == "POST"
+    assert ledger.reserved == {"user-alice": 500}
 
 
 @pytest.mark.parametrize(
@@ -51,6 +57,7 @@ def test_issue_upload_records_pending_item_under_owner_prefix() -> None:
         ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 0}, "greater than zero"),
         ({"filename": "a.jpg", "content_type": "image/jpeg", "size": -5}, "greater than zero"),
         ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 1, "key": "x"}, "unknown field"),
+        ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 1, "sha256": "abc"}, "sha256"),
     ],
 )
 def test_bad_declarations_are_refused_with_the_field_named(body: object, message: str) -> None:
@@ -58,13 +65,61 @@ def test_bad_declarations_are_refused_with_the_field_named(body: object, message
         UploadRequest.parse(body)
 
 
-def test_type_and_size_limits_are_enforced_before_anything_is_stored() -> None:
-    service, repository, storage = _service()
+def test_type_size_and_quota_limits_are_enforced_before_anything_is_stored() -> None:
+    service, repository, storage, ledger = _service()
     with pytest.raises(UnsupportedMediaType, match="text/html"):
-        service.issue_upload(ALICE, UploadRequest(filename="a.html", content_type="text/html", size=10))
+        service.issue_upload(ALICE, _request(content_type="text/html"), 10_000)
     with pytest.raises(PayloadTooLarge, match="1000"):
-        service.issue_upload(ALICE, UploadRequest(filename="a.jpg", content_type="image/jpeg", size=1001))
+        service.issue_upload(ALICE, _request(size=1001), 10_000)
+    with pytest.raises(PayloadTooLarge, match="10000"):
+        service.issue_upload(ALICE, _request(content_type="video/mp4", size=10_001), 100_000)
     with pytest.raises(ValidationError, match="usable"):
-        service.issue_upload(ALICE, UploadRequest(filename="../", content_type="image/jpeg", size=10))
+        service.issue_upload(ALICE, _request(filename="../"), 10_000)
+    with pytest.raises(QuotaExceeded):
+        service.issue_upload(ALICE, _request(size=600), 500)
     assert repository.items == {}
     assert storage.posts == []
+    assert ledger.reserved.get("user-alice", 0) == 0
+
+
+def test_dedup_returns_the_owners_ready_item_only() -> None:
+    service, repository, _, _ = _service()
+    digest = "a" * 64
+    first = service.issue_upload(ALICE, _request(sha256=digest), 10_000)["media_id"]
+    # Still pending: not a duplicate yet.
+    assert service.issue_upload(ALICE, _request(sha256=digest), 10_000)["duplicate"] is False
+    repository.items[first].status = MediaStatus.READY
+    assert service.issue_upload(ALICE, _request(sha256=digest), 10_000) == {
+        "media_id": first,
+        "duplicate": True,
+        "upload": None,
+    }
+    assert service.issue_upload(ALICE, _request(sha256=digest, force=True), 10_000)["duplicate"] is False
+    assert service.issue_upload(BOB, _request(sha256=digest), 10_000)["duplicate"] is False
+
+
+def test_multipart_plan_part_checks_and_abort() -> None:
+    service, repository, storage, ledger = _service()
+    ticket = service.issue_upload(ALICE, _request(content_type="video/mp4", size=700), 10_000)
+    assert ticket["upload"] == {"method": "MULTIPART", "part_size": 250, "part_count": 3}
+    media_id = ticket["media_id"]
+    item = repository.items[media_id]
+    parts = service.presign_parts(ALICE, media_id, [3, 1])["parts"]
+    assert [(p["part_number"], p["size"]) for p in parts] == [(1, 250), (3, 200)]
+    storage.multipart[item.object_key] = [
+        UploadedPart(1, '"e1"', 250),
+        UploadedPart(2, '"e2"', 250),
+        UploadedPart(3, '"e3"', 199),
+    ]
+    claim = {"parts": [{"part_number": n, "etag": f'"e{n}"'} for n in (1, 2, 3)]}
+    with pytest.raises(Conflict, match="part 3 is 199 bytes"):
+        service.complete(ALICE, media_id, claim)
+    storage.multipart[item.object_key][2] = UploadedPart(3, '"e3"', 200)
+    with pytest.raises(Conflict, match="ETag"):
+        service.complete(ALICE, media_id, {"parts": [{"part_number": n, "etag": "other"} for n in (1, 2, 3)]})
+    service.complete(ALICE, media_id, claim)
+    assert storage.completed == [item.object_key]
+    other = service.issue_upload(ALICE, _request(content_type="video/mp4", size=700), 10_000)["media_id"]
+    service.abort(ALICE, other)
+    assert other not in repository.items
+    assert ledger.reserved["user-alice"] == 700
