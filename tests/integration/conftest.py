@@ -10,13 +10,17 @@ import pytest
 from infra.local.stack import DevStack, Ports
 from tests.conftest import free_port
 
+MIB = 1024 * 1024
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     logs = tmp_path_factory.mktemp("stack-logs")
     ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
     # A short JWKS cool-down lets the key-rotation tests run in seconds rather than waiting 10 s.
-    dev = DevStack(ports, log_dir=logs, stack_name="media-vault-it", extra_env={"OIDC_JWKS_REFETCH_SECONDS": "1"})
+    # Multipart from 5 MiB (S3's smallest part) so the resumable path runs on files of a few megabytes.
+    extra = {"OIDC_JWKS_REFETCH_SECONDS": "1", "MULTIPART_THRESHOLD_BYTES": str(MIB * 5), "MULTIPART_PART_BYTES": str(MIB * 5)}
+    dev = DevStack(ports, log_dir=logs, stack_name="media-vault-it", extra_env=extra)
     try:
         dev.start()
     except Exception:
