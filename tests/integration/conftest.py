@@ -19,7 +19,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
     # A short JWKS cool-down lets the key-rotation tests run in seconds rather than waiting 10 s.
     # Multipart from 5 MiB (S3's smallest part) so the resumable path runs on files of a few megabytes.
-    extra = {"OIDC_JWKS_REFETCH_SECONDS": "1", "MULTIPART_THRESHOLD_BYTES": str(MIB * 5), "MULTIPART_PART_BYTES": str(MIB * 5)}
+    extra = {
+        "OIDC_JWKS_REFETCH_SECONDS": "1",
+        "MULTIPART_THRESHOLD_BYTES": str(MIB * 5),
+        "MULTIPART_PART_BYTES": str(MIB * 5),
+    }
     dev = DevStack(ports, log_dir=logs, stack_name="media-vault-it", extra_env=extra)
     try:
         dev.start()

@@ -23,7 +23,10 @@ def test_interrupted_multipart_upload_resumes_and_becomes_ready(stack: DevStack)
     chunks = {n: data[(n - 1) * part_size : n * part_size] for n in range(1, count + 1)}
 
     # GIVEN part 1 is sent, then the connection "drops" before the rest.
-    urls = {p["part_number"]: p["url"] for p in alice.call("POST", f"/uploads/{media_id}/parts", {"part_numbers": [1]}).json()["parts"]}
+    urls = {
+        p["part_number"]: p["url"]
+        for p in alice.call("POST", f"/uploads/{media_id}/parts", {"part_numbers": [1]}).json()["parts"]
+    }
     assert requests.put(urls[1], data=chunks[1], timeout=30).status_code == 200
 
     # WHEN the client comes back, asks what S3 has, and sends only the missing parts.
@@ -37,7 +40,9 @@ def test_interrupted_multipart_upload_resumes_and_becomes_ready(stack: DevStack)
         assert response.status_code == 200
         etags[part["part_number"]] = response.headers["ETag"]
     completed = alice.call(
-        "POST", f"/uploads/{media_id}/complete", {"parts": [{"part_number": n, "etag": e} for n, e in sorted(etags.items())]}
+        "POST",
+        f"/uploads/{media_id}/complete",
+        {"parts": [{"part_number": n, "etag": e} for n, e in sorted(etags.items())]},
     )
     assert completed.status_code == 200, completed.text
 
@@ -52,13 +57,17 @@ def test_interrupted_multipart_upload_resumes_and_becomes_ready(stack: DevStack)
 def test_a_part_of_the_wrong_size_blocks_completion(stack: DevStack) -> None:
     alice = ApiSession(stack.api_url, password_token(stack.issuer, "alice"))
     size = 11 * MIB
-    media_id = alice.call("POST", "/uploads", {"filename": "v.mp4", "content_type": "video/mp4", "size": size}).json()["media_id"]
+    media_id = alice.call("POST", "/uploads", {"filename": "v.mp4", "content_type": "video/mp4", "size": size}).json()[
+        "media_id"
+    ]
     parts = alice.call("POST", f"/uploads/{media_id}/parts", {"part_numbers": [1, 2, 3]}).json()["parts"]
     etags = {}
     for part in parts:
         body = b"\0" * (part["size"] + (1 if part["part_number"] == 3 else 0))  # the last part is one byte long
         etags[part["part_number"]] = requests.put(part["url"], data=body, timeout=30).headers["ETag"]
-    response = alice.call("POST", f"/uploads/{media_id}/complete", {"parts": [{"part_number": n, "etag": e} for n, e in etags.items()]})
+    response = alice.call(
+        "POST", f"/uploads/{media_id}/complete", {"parts": [{"part_number": n, "etag": e} for n, e in etags.items()]}
+    )
     assert response.status_code == 409
     assert "part 3" in response.json()["message"]
     assert alice.call("DELETE", f"/uploads/{media_id}").status_code == 204

@@ -45,7 +45,9 @@ def _row(name: str, timings: list[float], baseline: list[float] | None = None) -
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> DevStack:
     ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
-    dev = DevStack(ports, log_dir=tmp_path_factory.mktemp("bench-library"), extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"})
+    dev = DevStack(
+        ports, log_dir=tmp_path_factory.mktemp("bench-library"), extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"}
+    )
     dev.start()
     yield dev
     dev.stop()
@@ -91,7 +93,9 @@ def test_bench_library_reads_against_raw_dynamodb(stack: DevStack) -> None:
         ),
         samples=100,
     )
-    api_page = _timed(lambda: session.get(f"{stack.api_url}/media?limit=50", timeout=10).raise_for_status(), samples=100)
+    api_page = _timed(
+        lambda: session.get(f"{stack.api_url}/media?limit=50", timeout=10).raise_for_status(), samples=100
+    )
     assert len(session.get(f"{stack.api_url}/media?limit=50", timeout=10).json()["items"]) == 50
     print(f"\n== library reads over {ITEMS} items (local HTTP API vs raw DynamoDB on the same emulator)")
     print(_row("raw GetItem (baseline)", raw_get))
