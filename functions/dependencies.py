@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from botocore.config import Config
 
 from shared.adapters.dynamo import DynamoMediaRepository, DynamoQuotaLedger, DynamoUserRepository
@@ -14,9 +21,10 @@ from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.adapters.storage import S3Storage
 from shared.config import get_settings
 from shared.domain.library import MediaLibrary
-from shared.domain.processing import MediaProcessor
+from shared.domain.processing import MediaProcessor, ObjectCreated
 from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
+from shared.observability import logger, metrics
 
 
 @lru_cache(maxsize=1)
@@ -116,17 +124,62 @@ def media_library() -> MediaLibrary:
 
 @lru_cache(maxsize=1)
 def media_processor() -> MediaProcessor:
-    """Processes uploads; Pillow is imported here, on the processing path only."""
-    from shared.media.thumbnails import PillowThumbnailer
+    """Processes uploads; Pillow (and PyAV, for videos) are imported here, on the processing path only."""
+    from shared.media.render import LocalRenderer, VideoLimits
 
     settings = get_settings()
+    renderer = LocalRenderer(
+        max_image_pixels=settings.max_image_pixels,
+        video=VideoLimits(
+            max_duration_s=settings.max_video_seconds,
+            max_pixels=settings.max_video_pixels,
+            transcode_long_side=settings.video_long_side,
+            time_budget_s=settings.video_time_budget_seconds,
+        ),
+    )
     return MediaProcessor(
         repository(),
         storage(),
-        PillowThumbnailer(max_pixels=settings.max_image_pixels),
-        thumbnail_px=settings.thumbnail_px,
-        max_bytes=settings.max_upload_bytes,
+        renderer,
+        allowed_content_types=settings.allowed_content_types,
+        lease_seconds=settings.processing_lease_seconds,
     )
+
+
+@lru_cache(maxsize=1)
+def idempotency_config() -> IdempotencyConfig:
+    """One processing run per (bucket, key, version id, sequencer); results kept a day."""
+    return IdempotencyConfig(
+        event_key_jmespath="[bucket, key, version_id, sequencer]",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=24 * 3600,
+    )
+
+
+@lru_cache(maxsize=1)
+def process_once() -> Callable[..., str]:
+    """The processor behind Powertools idempotency (state in the idempotency table)."""
+    persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
+    config = idempotency_config()
+
+    # Inside the idempotent call: a replayed delivery returns the stored outcome and counts nothing.
+    run: Callable[..., str] = idempotent_function(
+        data_keyword_argument="event", persistence_store=persistence, config=config
+    )(process_directly())
+    return run
+
+
+@lru_cache(maxsize=1)
+def process_directly() -> Callable[[ObjectCreated], str]:
+    """Process one object, log and count its outcome."""
+
+    def process(event: ObjectCreated) -> str:
+        outcome = media_processor().process(event)
+        logger.info("processed object", extra={"key": event.key, "outcome": outcome.value})
+        metrics.add_metric(name=f"Media{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
+        return outcome.value
+
+    return process
 
 
 _BUILDERS = (
@@ -141,6 +194,9 @@ _BUILDERS = (
     upload_service,
     media_library,
     media_processor,
+    idempotency_config,
+    process_once,
+    process_directly,
 )
 
 

@@ -52,8 +52,17 @@ class Settings:
         "video/quicktime",
         "video/webm",
     )
-    thumbnail_px: int = 256
     max_image_pixels: int = 100_000_000
+    max_video_seconds: int = 600
+    max_video_pixels: int = 7680 * 4320
+    video_long_side: int = 1280
+    video_time_budget_seconds: int = 300
+    # A processing claim older than this is taken over (its attempt is presumed dead); above the
+    # function timeout, below the queue's visibility timeout.
+    processing_lease_seconds: int = 600
+    # Deliveries before a notification goes to the dead-letter queue (the queue's maxReceiveCount).
+    processing_max_receives: int = 3
+    idempotency_table: str = "media-vault-local-idempotency"
 
     @property
     def jwks_url(self) -> str:

@@ -16,6 +16,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.QuotaExceeded: 413,
     errors.UnsupportedMediaType: 415,
     errors.UnreadableMedia: 422,
+    errors.RejectedMedia: 422,
     errors.Unprocessable: 422,
     errors.Unavailable: 503,
 }

@@ -166,6 +166,8 @@ DOCUMENT: dict[str, Any] = {
                     "taken_at": {"type": "string", "nullable": True},
                     "location_visible": {"type": "boolean"},
                     "location": {"type": "object", "nullable": True},
+                    "metadata": {"type": "object", "description": "EXIF / video facts found in processing"},
+                    "placeholder": {"type": "string", "nullable": True, "description": "BlurHash"},
                     "sha256": {"type": "string", "nullable": True},
                     "trashed_at": {"type": "string", "format": "date-time", "nullable": True},
                     "status": {"type": "string", "enum": ["pending", "processing", "ready", "failed", "rejected"]},

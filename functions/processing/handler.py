@@ -1,4 +1,9 @@
-"""SQS batch of S3 object-created notifications -> the media processor, with partial batch failures."""
+"""SQS batch of S3 object-created notifications -> the media processor, with partial batch failures.
+
+Each record is processed at most once per (bucket, key, version) through Powertools idempotency; a
+record that fails is reported alone, and on its last delivery its item is marked failed before the
+message moves to the dead-letter queue.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions import dependencies
+from shared.config import get_settings
 from shared.domain.processing import ObjectCreated
 from shared.observability import logger, metrics
 
@@ -27,11 +32,14 @@ def object_created_events(body: str) -> list[ObjectCreated]:
         if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
             continue
         s3 = record["s3"]
+        obj = s3["object"]
         events.append(
             ObjectCreated(
                 bucket=s3["bucket"]["name"],
-                key=unquote_plus(s3["object"]["key"]),
-                size=int(s3["object"].get("size", 0)),
+                key=unquote_plus(obj["key"]),
+                size=int(obj.get("size", 0)),
+                version_id=str(obj.get("versionId") or ""),
+                sequencer=str(obj.get("sequencer") or ""),
             )
         )
     return events
@@ -40,13 +48,27 @@ def object_created_events(body: str) -> list[ObjectCreated]:
 def process_record(record: SQSRecord) -> None:
     """Process every object a message announces; raising marks only this message failed."""
     for event in object_created_events(record.body):
-        outcome = dependencies.media_processor().process(event)
-        logger.info("processed object", extra={"key": event.key, "outcome": outcome.value})
-        metrics.add_metric(name=f"Media{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
+        try:
+            if event.version_id or event.sequencer:
+                dependencies.process_once()(event=event)
+            else:
+                # Without a version id or sequencer (moto's notifications carry neither) a new version of a
+                # key is indistinguishable from a redelivery; the conditional claim alone keeps it exactly-once.
+                dependencies.process_directly()(event)
+        except Exception as exc:
+            attempts = int(record.attributes.approximate_receive_count or 1)
+            if attempts >= get_settings().processing_max_receives:
+                reason = f"processing failed after {attempts} attempts: {type(exc).__name__}"
+                if dependencies.media_processor().give_up(event, reason):
+                    logger.error("giving up on object", extra={"key": event.key, "attempts": attempts})
+            raise
 
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda SQS event in, `{"batchItemFailures": [...]}` out."""
+    if context is not None:
+        # Lets idempotency expire an in-progress record when this invocation would have timed out.
+        dependencies.idempotency_config().register_lambda_context(context)
     try:
         response = process_partial_response(
             event=event, record_handler=process_record, processor=_batch, context=context

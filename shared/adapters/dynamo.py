@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import (
@@ -23,7 +23,7 @@ from pynamodb.models import Model
 from shared.config import get_settings
 from shared.domain.errors import Conflict, NotFound, QuotaExceeded
 from shared.domain.media import MediaItem, MediaStatus, Rendition
-from shared.domain.ports import DetailChanges, MediaQuery, Page, SortField
+from shared.domain.ports import DetailChanges, MediaQuery, Page, ProcessingResult, SortField
 from shared.domain.principal import Role
 from shared.domain.users import User, UserStatus
 
@@ -105,6 +105,8 @@ class MediaModel(Model):
     trashed_at = UTCDateTimeAttribute(null=True)
     upload_id = UnicodeAttribute(null=True)
     version_id = UnicodeAttribute(null=True)
+    sequencer = UnicodeAttribute(null=True)
+    placeholder = UnicodeAttribute(null=True)
     owner_index = OwnerIndex()
     owner_taken_index = OwnerTakenIndex()
     checksum_index = ChecksumIndex()
@@ -167,6 +169,8 @@ def _to_item(model: MediaModel) -> MediaItem:
         trashed_at=model.trashed_at,
         upload_id=model.upload_id or "",
         version_id=model.version_id or "",
+        sequencer=model.sequencer or "",
+        placeholder=model.placeholder or "",
     )
 
 
@@ -367,39 +371,71 @@ class DynamoMediaRepository:
             raise
         return _to_item(model)
 
-    def transition(
+    def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
+        """pending -> processing, or a processing item whose lease has run out (its attempt died)."""
+        now = datetime.now(UTC)
+        expired = MediaModel.updated_at < now - timedelta(seconds=lease_seconds)
+        condition = MediaModel.media_id.exists() & (
+            (MediaModel.status == MediaStatus.PENDING.value)
+            | ((MediaModel.status == MediaStatus.PROCESSING.value) & expired)
+        )
+        model = MediaModel(media_id)
+        try:
+            model.update(
+                actions=[MediaModel.status.set(MediaStatus.PROCESSING.value), MediaModel.updated_at.set(now)],
+                condition=condition,
+            )
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise Conflict(f"media {media_id} is not waiting for processing") from exc
+            raise
+        return _to_item(model)
+
+    def finish(
         self,
         media_id: str,
-        allowed_from: tuple[MediaStatus, ...],
-        to: MediaStatus,
+        status: MediaStatus,
         *,
-        failure_reason: str = "",
-        width: int | None = None,
-        height: int | None = None,
-        renditions: dict[str, Rendition] | None = None,
+        reason: str = "",
+        result: ProcessingResult | None = None,
+        allowed_from: tuple[MediaStatus, ...] = (MediaStatus.PROCESSING,),
     ) -> MediaItem:
-        """Conditional status change: only one concurrent caller can win it."""
+        """End processing; the condition on the current state makes the first finisher the only one."""
+        now = datetime.now(UTC)
         actions: list[Action] = [
-            MediaModel.status.set(to.value),
-            MediaModel.updated_at.set(datetime.now(UTC)),
+            MediaModel.status.set(status.value),
+            MediaModel.updated_at.set(now),
+            MediaModel.upload_id.remove(),  # a finished multipart upload has no session left
         ]
-        if failure_reason:
-            actions.append(MediaModel.failure_reason.set(failure_reason[:500]))
-        if width is not None:
-            actions.append(MediaModel.width.set(width))
-        if height is not None:
-            actions.append(MediaModel.height.set(height))
-        if renditions is not None:
-            actions.append(
+        if reason:
+            actions.append(MediaModel.failure_reason.set(reason[:500]))
+        else:
+            actions.append(MediaModel.failure_reason.remove())
+        if result is not None:
+            analysis = result.analysis
+            current = self.get(media_id)
+            override = current.taken_at_override if current else ""
+            created = current.created_at if current else now
+            actions += [
+                MediaModel.width.set(analysis.width),
+                MediaModel.height.set(analysis.height),
+                MediaModel.metadata.set({**analysis.metadata, "colors": list(analysis.colors)}),
+                MediaModel.placeholder.set(analysis.placeholder),
+                MediaModel.taken_sort.set(_taken_sort(override or analysis.taken_at, created)),
                 MediaModel.renditions.set(
                     {
                         name: {"key": r.key, "width": r.width, "height": r.height, "content_type": r.content_type}
-                        for name, r in renditions.items()
+                        for name, r in result.renditions.items()
                     }
-                )
+                ),
+            ]
+            actions.append(
+                MediaModel.taken_at.set(analysis.taken_at) if analysis.taken_at else MediaModel.taken_at.remove()
             )
-        if to in (MediaStatus.READY, MediaStatus.FAILED, MediaStatus.REJECTED):
-            actions.append(MediaModel.upload_id.remove())  # a finished multipart upload has no session left
+            if result.version_id:
+                actions.append(MediaModel.version_id.set(result.version_id))
+            if result.sequencer:
+                actions.append(MediaModel.sequencer.set(result.sequencer))
         condition = MediaModel.media_id.exists() & MediaModel.status.is_in(*(s.value for s in allowed_from))
         model = MediaModel(media_id)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,8 +10,8 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from shared.domain.errors import Conflict, UnreadableMedia
-from shared.domain.ports import ObjectVersion, PresignedPost, StoredObject, UploadedPart
+from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
+from shared.domain.ports import DownloadedObject, ObjectVersion, PresignedPost, RenditionFile, UploadedPart
 
 
 def content_disposition(filename: str) -> str:
@@ -53,25 +54,41 @@ class S3Storage:
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
         return url
 
-    def read(self, key: str, max_bytes: int) -> StoredObject:
-        """The object's bytes; UnreadableMedia when missing or larger than max_bytes."""
+    def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
+        """Stream one version to local disk in chunks (bounded memory), hashing and counting as it goes."""
+        params = {"Bucket": self._bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+            response = self._s3.get_object(**params)
         except ClientError as exc:
-            raise UnreadableMedia(f"object {key} cannot be read: {exc.response['Error'].get('Code')}") from exc
-        size = int(response["ContentLength"])
-        if size > max_bytes:
+            raise UnreadableMedia(f"object cannot be read: {exc.response['Error'].get('Code')}") from exc
+        declared = int(response["ContentLength"])
+        if declared > max_bytes:
             response["Body"].close()
-            raise UnreadableMedia(f"object is {size} bytes, above the {max_bytes}-byte limit")
-        data = response["Body"].read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise UnreadableMedia(f"object is larger than the {max_bytes}-byte limit")
-        return StoredObject(
-            data=data,
+            raise RejectedMedia(f"object is {declared} bytes, more than the {max_bytes} declared")
+        digest, size, head = hashlib.sha256(), 0, b""
+        with open(path, "wb") as out:
+            for chunk in response["Body"].iter_chunks(chunk_size=1024 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RejectedMedia(f"object is larger than the {max_bytes} bytes declared")
+                if len(head) < 64:
+                    head += chunk[: 64 - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        return DownloadedObject(
+            path=path,
             size=size,
-            content_type=str(response.get("ContentType", "")),
-            version_id=str(response.get("VersionId", "")),
+            sha256=digest.hexdigest(),
+            head=head,
+            version_id=str(response.get("VersionId") or version_id),
         )
+
+    def store_rendition(self, key: str, rendition: RenditionFile) -> None:
+        """Store a derivative; files go up in parts (boto3's managed transfer), bytes in one PUT."""
+        if rendition.path:
+            self._s3.upload_file(rendition.path, self._bucket, key, ExtraArgs={"ContentType": rendition.content_type})
+        else:
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=rendition.data, ContentType=rendition.content_type)
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         """Store bytes under key."""

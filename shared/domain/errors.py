@@ -73,6 +73,13 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class RejectedMedia(DomainError):
+    """The file breaks a rule (type not allowed or not what was declared, too many pixels, too long):
+    refused on purpose, unlike media that merely failed to decode."""
+
+    code = "rejected_media"
+
+
 class UnreadableMedia(DomainError):
     """Processing could not decode the object's bytes as the media it claims to be."""
 

@@ -197,6 +197,9 @@ class MediaLibrary:
             "taken_at": item.effective_taken_at or None,
             "location_visible": item.location_visible,
             "location": location,
+            # GPS is shown only under "location", and only when the owner made it visible.
+            "metadata": {k: v for k, v in item.metadata.items() if k != "gps"},
+            "placeholder": item.placeholder or None,
             "failure_reason": item.failure_reason or None,
             "created_at": item.created_at.isoformat(),
             "updated_at": item.updated_at.isoformat(),

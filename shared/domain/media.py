@@ -72,6 +72,8 @@ class MediaItem:
     trashed_at: datetime | None = None
     upload_id: str = ""
     version_id: str = ""
+    sequencer: str = ""
+    placeholder: str = ""
 
     @property
     def kind(self) -> MediaKind:

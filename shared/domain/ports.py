@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from shared.domain.media import MediaItem, MediaStatus, Rendition
+from shared.domain.media import MediaItem, MediaKind, MediaStatus, Rendition
 
 
 @dataclass(frozen=True)
@@ -19,24 +19,40 @@ class PresignedPost:
 
 
 @dataclass(frozen=True)
-class StoredObject:
-    """An object's bytes and what S3 says about it."""
+class DownloadedObject:
+    """An object copied to local disk, with what was measured on the way."""
 
-    data: bytes
+    path: str
     size: int
-    content_type: str
+    sha256: str
+    head: bytes
     version_id: str
 
 
 @dataclass(frozen=True)
-class ImageRendition:
-    """An encoded derivative ready to store."""
+class RenditionFile:
+    """An encoded derivative ready to store: bytes in memory, or a file on local disk (large video)."""
 
-    data: bytes
+    name: str
     width: int
     height: int
     content_type: str
     extension: str
+    data: bytes = b""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class MediaAnalysis:
+    """What processing found in an original and made from it."""
+
+    width: int
+    height: int
+    taken_at: str
+    metadata: dict[str, Any]
+    renditions: list[RenditionFile]
+    placeholder: str = ""
+    colors: tuple[str, ...] = ()
 
 
 class SortField(StrEnum):
@@ -138,18 +154,19 @@ class MediaRepository(Protocol):
     def start_new_version(self, item: MediaItem, *, expected_revision: int) -> MediaItem:
         """Put an existing item back to pending for a new original (its declared fields from item)."""
 
-    def transition(
+    def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
+        """pending -> processing, or take over a processing item whose lease ran out; Conflict otherwise."""
+
+    def finish(
         self,
         media_id: str,
-        allowed_from: tuple[MediaStatus, ...],
-        to: MediaStatus,
+        status: MediaStatus,
         *,
-        failure_reason: str = "",
-        width: int | None = None,
-        height: int | None = None,
-        renditions: dict[str, Rendition] | None = None,
+        reason: str = "",
+        result: ProcessingResult | None = None,
+        allowed_from: tuple[MediaStatus, ...] = (MediaStatus.PROCESSING,),
     ) -> MediaItem:
-        """Move the item to `to` only if it is in one of `allowed_from`; Conflict otherwise."""
+        """processing -> ready (with the result) | failed | rejected (with the reason); Conflict if not allowed."""
 
 
 class ObjectStorage(Protocol):
@@ -161,11 +178,11 @@ class ObjectStorage(Protocol):
     def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
         """A short-lived GET URL."""
 
-    def read(self, key: str, max_bytes: int) -> StoredObject:
-        """The object's bytes; UnreadableMedia when it is larger than max_bytes."""
+    def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
+        """Stream one version of an object to path, hashing it; RejectedMedia past max_bytes."""
 
-    def write(self, key: str, data: bytes, content_type: str) -> None:
-        """Store bytes under key."""
+    def store_rendition(self, key: str, rendition: RenditionFile) -> None:
+        """Store a derivative (from memory or from its file)."""
 
     def start_multipart(self, key: str, content_type: str) -> str:
         """Begin a multipart upload; its upload id."""
@@ -192,8 +209,18 @@ class ObjectStorage(Protocol):
         """Delete every version and delete marker of the keys and of everything under the prefixes."""
 
 
-class Thumbnailer(Protocol):
-    """Turns an image's bytes into a bounded-size rendition."""
+@dataclass(frozen=True)
+class ProcessingResult:
+    """Everything a finished item records."""
 
-    def thumbnail(self, data: bytes, max_px: int) -> tuple[ImageRendition, int, int]:
-        """(rendition, source width, source height); UnreadableMedia for bytes it cannot decode."""
+    analysis: MediaAnalysis
+    renditions: dict[str, Rendition]
+    version_id: str
+    sequencer: str
+
+
+class MediaRenderer(Protocol):
+    """Reads an original on local disk and renders its derivatives."""
+
+    def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
+        """Metadata and renditions; RejectedMedia for files that break a rule, UnreadableMedia for corrupt ones."""

@@ -1,14 +1,30 @@
-"""Processing an uploaded original: pending -> processing -> ready | failed."""
+"""Processing an uploaded original: pending -> processing -> ready | failed | rejected, exactly once.
+
+S3 notifications arrive at least once and out of order, and SQS redelivers. Each transition is a
+conditional write, so concurrent deliveries cannot both win; a claim carries a lease, so a crashed
+attempt is taken over once the lease runs out; an event older than the one already applied changes
+nothing; rendition keys are fixed per item, so a retry overwrites instead of leaving orphans.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.domain.errors import Conflict, UnreadableMedia
-from shared.domain.media import MediaStatus, Rendition, parse_original_key, rendition_key
-from shared.domain.ports import MediaRepository, ObjectStorage, Thumbnailer
+from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
+from shared.domain.media import (
+    MediaItem,
+    MediaStatus,
+    Rendition,
+    kind_of,
+    parse_original_key,
+    rendition_key,
+)
+from shared.domain.ports import MediaRenderer, MediaRepository, ObjectStorage, ProcessingResult
+from shared.domain.sniff import same_family, sniff
 
 
 class Outcome(StrEnum):
@@ -16,7 +32,12 @@ class Outcome(StrEnum):
 
     READY = "ready"
     FAILED = "failed"
+    REJECTED = "rejected"
     SKIPPED = "skipped"
+
+
+class InProgress(Exception):
+    """Another attempt holds the item's lease: try this delivery again later."""
 
 
 @dataclass(frozen=True)
@@ -26,64 +47,114 @@ class ObjectCreated:
     bucket: str
     key: str
     size: int
+    version_id: str = ""
+    sequencer: str = ""
+
+
+def sequencer_key(sequencer: str) -> str:
+    """S3 sequencers compare as hex strings once left-padded to the same length."""
+    return sequencer.upper().rjust(32, "0")
+
+
+def is_stale(event: ObjectCreated, item: MediaItem) -> bool:
+    """True for an event older than the one the item already reflects (a redelivery of that same event finds
+    the item no longer pending, so the claim refuses it)."""
+    return bool(event.sequencer and item.sequencer) and sequencer_key(event.sequencer) < sequencer_key(item.sequencer)
 
 
 class MediaProcessor:
-    """Turns a freshly uploaded original into a ready item with renditions."""
+    """Turns a freshly uploaded original into a ready item with metadata and renditions."""
 
     def __init__(
         self,
         repository: MediaRepository,
         storage: ObjectStorage,
-        thumbnailer: Thumbnailer,
+        renderer: MediaRenderer,
         *,
-        thumbnail_px: int,
-        max_bytes: int,
+        allowed_content_types: tuple[str, ...],
+        lease_seconds: int = 900,
+        workdir_root: str | None = None,
+        on_ready: Callable[[MediaItem], None] | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
-        self._thumbnailer = thumbnailer
-        self._thumbnail_px = thumbnail_px
-        self._max_bytes = max_bytes
+        self._renderer = renderer
+        self._allowed = allowed_content_types
+        self._lease = lease_seconds
+        self._workdir_root = workdir_root
+        self._on_ready = on_ready
 
     def process(self, event: ObjectCreated) -> Outcome:
-        """Process one object; unreadable media ends `failed` with a reason, never an exception."""
+        """Process one object; a file that breaks a rule or cannot be decoded ends with a reason, never a raise."""
         parsed = parse_original_key(event.key)
         if parsed is None:
             return Outcome.SKIPPED
         owner_id, media_id = parsed
         item = self._repository.get(media_id)
-        if item is None or item.owner_id != owner_id:
+        if item is None or item.owner_id != owner_id or is_stale(event, item):
             return Outcome.SKIPPED
         try:
-            self._repository.transition(media_id, (MediaStatus.PENDING,), MediaStatus.PROCESSING)
+            item = self._repository.claim(media_id, self._lease)
         except Conflict:
-            # Another delivery of the same event already claimed or finished this item.
+            current = self._repository.get(media_id)
+            if current is not None and current.status is MediaStatus.PROCESSING:
+                raise InProgress(f"media {media_id} is being processed by another attempt") from None
             return Outcome.SKIPPED
         try:
-            if event.size > item.size:
-                raise UnreadableMedia(f"object is {event.size} bytes but {item.size} were declared")
-            stored = self._storage.read(event.key, max_bytes=min(self._max_bytes, item.size))
-            if item.sha256 and hashlib.sha256(stored.data).hexdigest() != item.sha256:
-                raise UnreadableMedia("checksum mismatch: the bytes are not the file that was declared")
-            rendition, width, height = self._thumbnailer.thumbnail(stored.data, self._thumbnail_px)
+            with tempfile.TemporaryDirectory(prefix="media-", dir=self._workdir_root) as workdir:
+                result = self._render(item, event, workdir)
+                for name, rendition in result.renditions.items():
+                    source = next(r for r in result.analysis.renditions if r.name == name)
+                    self._storage.store_rendition(rendition.key, source)
+        except RejectedMedia as exc:
+            self._repository.finish(media_id, MediaStatus.REJECTED, reason=exc.message)
+            return Outcome.REJECTED
         except UnreadableMedia as exc:
-            self._repository.transition(
-                media_id, (MediaStatus.PROCESSING,), MediaStatus.FAILED, failure_reason=exc.message
-            )
+            self._repository.finish(media_id, MediaStatus.FAILED, reason=exc.message)
             return Outcome.FAILED
-        key = rendition_key(owner_id, media_id, "thumbnail", rendition.extension)
-        self._storage.write(key, rendition.data, rendition.content_type)
-        self._repository.transition(
-            media_id,
-            (MediaStatus.PROCESSING,),
-            MediaStatus.READY,
-            width=width,
-            height=height,
-            renditions={
-                "thumbnail": Rendition(
-                    key=key, width=rendition.width, height=rendition.height, content_type=rendition.content_type
-                )
-            },
-        )
+        ready = self._repository.finish(media_id, MediaStatus.READY, result=result)
+        # Derivatives the previous version had and this one does not (e.g. a web MP4) would be orphans.
+        leftovers = [r.key for name, r in item.renditions.items() if name not in result.renditions]
+        if leftovers:
+            self._storage.purge(exact_keys=leftovers, prefixes=[])
+        if self._on_ready is not None:
+            self._on_ready(ready)
         return Outcome.READY
+
+    def _render(self, item: MediaItem, event: ObjectCreated, workdir: str) -> ProcessingResult:
+        downloaded = self._storage.download(
+            event.key, event.version_id, os.path.join(workdir, "original"), max_bytes=item.size
+        )
+        if item.sha256 and downloaded.sha256 != item.sha256:
+            raise RejectedMedia("checksum mismatch: the bytes are not the file that was declared")
+        actual = sniff(downloaded.head)
+        if not actual or actual not in self._allowed:
+            raise RejectedMedia("the file is not a photo or video format the vault accepts")
+        if not same_family(item.content_type, actual):
+            raise RejectedMedia(f"declared {item.content_type} but the bytes are {actual}")
+        analysis = self._renderer.render(downloaded.path, kind_of(actual), workdir)
+        renditions = {
+            r.name: Rendition(
+                key=rendition_key(item.owner_id, item.media_id, r.name, r.extension),
+                width=r.width,
+                height=r.height,
+                content_type=r.content_type,
+            )
+            for r in analysis.renditions
+        }
+        return ProcessingResult(
+            analysis=analysis, renditions=renditions, version_id=downloaded.version_id, sequencer=event.sequencer
+        )
+
+    def give_up(self, event: ObjectCreated, reason: str) -> bool:
+        """Mark the event's item failed after its last delivery attempt; True if that changed it."""
+        parsed = parse_original_key(event.key)
+        if parsed is None:
+            return False
+        try:
+            self._repository.finish(
+                parsed[1], MediaStatus.FAILED, reason=reason, allowed_from=(MediaStatus.PENDING, MediaStatus.PROCESSING)
+            )
+        except Conflict:
+            return False
+        return True

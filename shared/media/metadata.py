@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from PIL.TiffImagePlugin import IFDRational
 
 from shared.domain.errors import UnreadableMedia
-from shared.media.thumbnails import IMAGE_FORMATS
+from shared.media.formats import image_formats
 
 try:
     from PIL import ImageCms
@@ -175,13 +175,13 @@ class ImageMetadata:
         return {key: value for key, value in values.items() if value is not None}
 
 
-def read_metadata(data: bytes, formats: Sequence[str] = IMAGE_FORMATS) -> ImageMetadata:
+def read_metadata(data: bytes, formats: Sequence[str] | None = None) -> ImageMetadata:
     """Open image bytes (headers only) and read their metadata; UnreadableMedia if Pillow can't identify them."""
     try:
         with _quiet():
             # Only headers are read here; the decoding step enforces the pixel cap.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(formats)) as image:
+            with Image.open(io.BytesIO(data), formats=list(formats or image_formats())) as image:
                 return read_image_metadata(image)
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         raise UnreadableMedia(f"not a readable image: {exc}") from exc

@@ -25,7 +25,7 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image, ImageStat
 
-from shared.domain.errors import UnreadableMedia
+from shared.domain.errors import RejectedMedia, UnreadableMedia
 
 # Demuxers the vault opens; the rest (hls, concat, image2, tty, ...) are refused before probing,
 # because some of them follow references to other files and some read plain text as "video".
@@ -89,10 +89,10 @@ def probe(path: str, *, max_duration_s: float, max_pixels: int) -> VideoMetadata
         if coded_w <= 0 or coded_h <= 0:
             raise UnreadableMedia("video stream has no frame size")
         if coded_w * coded_h > max_pixels:
-            raise UnreadableMedia(f"video is {coded_w}x{coded_h}, above the {max_pixels}-pixel limit")
+            raise RejectedMedia(f"video is {coded_w}x{coded_h}, above the {max_pixels}-pixel limit")
         duration = _duration_s(container, video, max_duration_s)
         if duration > max_duration_s:
-            raise UnreadableMedia(f"video lasts {duration:.2f} s, above the {max_duration_s:g} s limit")
+            raise RejectedMedia(f"video lasts {duration:.2f} s, above the {max_duration_s:g} s limit")
         _check_not_truncated(container, path)
         first = _first_frame(container, video)
         meta = _metadata(container, video, duration, path, first)

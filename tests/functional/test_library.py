@@ -172,7 +172,7 @@ def test_trash_restore_and_purge(
     assert api.call("DELETE", f"/media/{photo}", alice).status_code == 204
     bucket = aws["MEDIA_BUCKET"]
     before = s3.list_object_versions(Bucket=bucket).get("Versions", [])
-    assert len(before) == 2  # original + thumbnail
+    assert len(before) == 3  # original, preview, thumbnail
     assert api.call("DELETE", f"/trash/{photo}", alice).status_code == 204
     after = s3.list_object_versions(Bucket=bucket)
     assert after.get("Versions", []) == [] and after.get("DeleteMarkers", []) == []

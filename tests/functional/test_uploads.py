@@ -103,7 +103,7 @@ def test_dedup_answers_with_the_ready_item_unless_forced(
     assert bob.status_code == 201  # never reveals another owner's file
 
 
-def test_declared_checksum_that_does_not_match_the_bytes_fails_processing(
+def test_declared_checksum_that_does_not_match_the_bytes_is_rejected(
     api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
 ) -> None:
     alice = tokens.token("alice")
@@ -121,7 +121,7 @@ def test_declared_checksum_that_does_not_match_the_bytes_fails_processing(
     )
     drain(sqs, aws["PROCESSING_QUEUE_URL"])
     item = body(api.call("GET", f"/media/{ticket['media_id']}", alice))
-    assert item["status"] == "failed"
+    assert item["status"] == "rejected"
     assert "checksum" in item["failure_reason"]
 
 

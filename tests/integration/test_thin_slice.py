@@ -37,12 +37,15 @@ def test_upload_becomes_ready_with_a_viewable_thumbnail(stack: DevStack) -> None
     assert max(image_size(thumbnail.content)) == 256
 
 
-def test_unreadable_upload_ends_failed_with_a_reason(stack: DevStack) -> None:
+def test_a_pdf_declared_as_jpeg_is_rejected_and_a_corrupt_jpeg_fails(stack: DevStack) -> None:
     alice = session(stack, "alice")
-    media_id, _ = alice.upload(b"%PDF-1.7 definitely not a jpeg")
-    item = alice.wait_for_status(media_id, {"ready", "failed"})
-    assert item["status"] == "failed"
-    assert item["failure_reason"]
+    pdf, _ = alice.upload(b"%PDF-1.7 definitely not a jpeg")
+    corrupt, _ = alice.upload(b"\xff\xd8\xff\xe0" + bytes(500))
+    rejected = alice.wait_for_status(pdf, {"ready", "failed", "rejected"})
+    failed = alice.wait_for_status(corrupt, {"ready", "failed", "rejected"})
+    assert (rejected["status"], failed["status"]) == ("rejected", "failed")
+    assert "not a photo or video format" in rejected["failure_reason"]
+    assert failed["failure_reason"]
 
 
 def test_identity_errors_and_isolation(stack: DevStack) -> None:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.errors import Conflict, QuotaExceeded, UnreadableMedia
-from shared.domain.media import MediaItem, MediaStatus, Rendition
+from shared.domain.errors import Conflict, QuotaExceeded, RejectedMedia, UnreadableMedia
+from shared.domain.media import MediaItem, MediaKind, MediaStatus
 from shared.domain.ports import (
     DetailChanges,
-    ImageRendition,
+    DownloadedObject,
+    MediaAnalysis,
     MediaQuery,
     ObjectVersion,
     Page,
     PresignedPost,
-    StoredObject,
+    ProcessingResult,
+    RenditionFile,
     UploadedPart,
 )
 
@@ -67,31 +70,40 @@ class MemoryRepository:
         )
         return dataclasses.replace(self.items[item.media_id])
 
-    def transition(
+    def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
+        item = self.items.get(media_id)
+        stale = item is not None and (datetime.now(UTC) - item.updated_at).total_seconds() >= lease_seconds
+        if item is None or not (
+            item.status is MediaStatus.PENDING or (item.status is MediaStatus.PROCESSING and stale)
+        ):
+            raise Conflict("not claimable")
+        item.status = MediaStatus.PROCESSING
+        item.updated_at = datetime.now(UTC)
+        self.transitions.append((media_id, MediaStatus.PROCESSING))
+        return dataclasses.replace(item)
+
+    def finish(
         self,
         media_id: str,
-        allowed_from: tuple[MediaStatus, ...],
-        to: MediaStatus,
+        status: MediaStatus,
         *,
-        failure_reason: str = "",
-        width: int | None = None,
-        height: int | None = None,
-        renditions: dict[str, Rendition] | None = None,
+        reason: str = "",
+        result: ProcessingResult | None = None,
+        allowed_from: tuple[MediaStatus, ...] = (MediaStatus.PROCESSING,),
     ) -> MediaItem:
         item = self.items.get(media_id)
         if item is None or item.status not in allowed_from:
             raise Conflict("state changed")
-        item.status = to
+        item.status = status
+        item.failure_reason = reason
         item.updated_at = datetime.now(UTC)
-        if failure_reason:
-            item.failure_reason = failure_reason
-        if width is not None:
-            item.width = width
-        if height is not None:
-            item.height = height
-        if renditions is not None:
-            item.renditions = dict(renditions)
-        self.transitions.append((media_id, to))
+        if result is not None:
+            item.width, item.height = result.analysis.width, result.analysis.height
+            item.renditions = dict(result.renditions)
+            item.metadata = dict(result.analysis.metadata)
+            item.sequencer = result.sequencer
+            item.version_id = result.version_id
+        self.transitions.append((media_id, status))
         return dataclasses.replace(item)
 
 
@@ -115,13 +127,18 @@ class MemoryStorage:
     def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
         return f"http://s3.test/bucket/{key}?ttl={ttl_seconds}"
 
-    def read(self, key: str, max_bytes: int) -> StoredObject:
+    def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
         if key not in self.objects:
             raise UnreadableMedia(f"object {key} cannot be read: NoSuchKey")
-        data, content_type = self.objects[key]
+        data, _ = self.objects[key]
         if len(data) > max_bytes:
-            raise UnreadableMedia("too large")
-        return StoredObject(data=data, size=len(data), content_type=content_type, version_id="v1")
+            raise RejectedMedia(f"object is {len(data)} bytes, more than the {max_bytes} declared")
+        with open(path, "wb") as out:
+            out.write(data)
+        return DownloadedObject(path, len(data), hashlib.sha256(data).hexdigest(), data[:64], version_id or "v1")
+
+    def store_rendition(self, key: str, rendition: RenditionFile) -> None:
+        self.objects[key] = (rendition.data, rendition.content_type)
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         self.objects[key] = (data, content_type)
@@ -170,18 +187,28 @@ class MemoryLedger:
         self.reserved[user_id] = max(0, self.reserved.get(user_id, 0) - size)
 
 
-class FixedThumbnailer:
-    """Thumbnailer that returns a fixed rendition, or fails for bytes starting with b'bad'."""
+class FakeRenderer:
+    """MediaRenderer that reads the fake file and returns fixed renditions; b"bad"/b"evil" payloads fail/reject."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    def thumbnail(self, data: bytes, max_px: int) -> tuple[ImageRendition, int, int]:
+    def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
         self.calls += 1
-        if data.startswith(b"bad"):
+        with open(path, "rb") as source:
+            data = source.read()
+        if b"bad" in data:
             raise UnreadableMedia("not a readable image")
-        return (
-            ImageRendition(data=b"webp", width=max_px, height=max_px // 2, content_type="image/webp", extension="webp"),
-            1000,
-            500,
+        if b"evil" in data:
+            raise RejectedMedia("image is above the pixel limit")
+        renditions = [
+            RenditionFile("preview", 1000, 500, "image/jpeg", "jpg", data=b"jpeg"),
+            RenditionFile("thumbnail", 256, 128, "image/webp", "webp", data=b"webp"),
+        ]
+        return MediaAnalysis(
+            width=1000,
+            height=500,
+            taken_at="2026-07-14T18:32:05+02:00",
+            metadata={"format": "JPEG"},
+            renditions=renditions,
         )

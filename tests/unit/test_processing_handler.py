@@ -1,4 +1,4 @@
-"""The SQS handler: event parsing and partial batch failures (processor replaced by a recorder)."""
+"""The SQS handler: event parsing, partial batch failures, giving up on the last delivery."""
 
 from __future__ import annotations
 
@@ -9,25 +9,32 @@ import pytest
 
 from functions import dependencies
 from functions.processing.handler import handle_batch, object_created_events
-from shared.domain.processing import ObjectCreated, Outcome
+from shared.domain.processing import ObjectCreated
 from tests.conftest import load_event
 
 
-class RecordingProcessor:
+class Recorder:
     def __init__(self, fail_keys: set[str] | None = None) -> None:
         self.seen: list[ObjectCreated] = []
+        self.given_up: list[tuple[str, str]] = []
         self._fail = fail_keys or set()
 
-    def process(self, event: ObjectCreated) -> Outcome:
+    def __call__(self, event: ObjectCreated) -> str:
         if event.key in self._fail:
             raise RuntimeError("boom")
         self.seen.append(event)
-        return Outcome.READY
+        return "ready"
+
+    def give_up(self, event: ObjectCreated, reason: str) -> bool:
+        self.given_up.append((event.key, reason))
+        return True
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> RecordingProcessor:
-    recorder = RecordingProcessor()
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder(fail_keys={"originals/user-alice/item7"})
+    monkeypatch.setattr(dependencies, "process_once", lambda: lambda event: recorder(event))
+    monkeypatch.setattr(dependencies, "process_directly", lambda: recorder)
     monkeypatch.setattr(dependencies, "media_processor", lambda: recorder)
     return recorder
 
@@ -39,26 +46,38 @@ def test_sample_event_yields_the_decoded_object() -> None:
             bucket="media-vault-local-media-123456789012",
             key="originals/user-alice/0f8fad5bd9cb469fa16570867728950e",
             size=48213,
+            version_id="3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY",
+            sequencer="0062E99A88DC407460",
         )
     ]
 
 
-def test_s3_test_event_is_acknowledged_without_processing(recorder: RecordingProcessor) -> None:
+def test_s3_test_event_is_acknowledged_without_processing(recorder: Recorder) -> None:
     assert handle_batch(load_event("sqs-s3-test-event"), None) == {"batchItemFailures": []}
     assert recorder.seen == []
 
 
-def test_only_bad_messages_are_reported_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+def _batch(receive_count: int = 1) -> list[dict[str, Any]]:
     good = load_event("sqs-s3-object-created")["Records"][0]
-    records: list[dict[str, Any]] = []
+    records = []
     for index in range(10):
         record = copy.deepcopy(good)
         record["messageId"] = f"m{index}"
         record["body"] = record["body"].replace("0f8fad5bd9cb469fa16570867728950e", f"item{index}")
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
         records.append(record)
     records[3]["body"] = "not json"
-    recorder = RecordingProcessor(fail_keys={"originals/user-alice/item7"})
-    monkeypatch.setattr(dependencies, "media_processor", lambda: recorder)
-    result = handle_batch({"Records": records}, None)
+    return records
+
+
+def test_only_bad_messages_are_reported_failed(recorder: Recorder) -> None:
+    result = handle_batch({"Records": _batch()}, None)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m3", "m7"]
     assert len(recorder.seen) == 8
+    assert recorder.given_up == []
+
+
+def test_on_the_last_delivery_the_item_is_marked_failed_and_the_message_still_fails(recorder: Recorder) -> None:
+    result = handle_batch({"Records": _batch(receive_count=3)}, None)
+    assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m3", "m7"]
+    assert recorder.given_up == [("originals/user-alice/item7", "processing failed after 3 attempts: RuntimeError")]

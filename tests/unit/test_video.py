@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageStat
 # PyAV ships in the video layer (layers/video); without it these tests cannot run at all.
 av = pytest.importorskip("av", reason="PyAV is installed from layers/video/requirements.txt")
 
-from shared.domain.errors import UnreadableMedia  # noqa: E402
+from shared.domain.errors import RejectedMedia, UnreadableMedia  # noqa: E402
 from shared.media.video import (  # noqa: E402
     MP4_FAMILY,
     VideoMetadata,
@@ -214,7 +214,7 @@ def test_duration_is_measured_when_the_header_has_none(clips: dict[str, Path]) -
     meta = probe(path, **LIMITS)
     assert meta.duration_s == pytest.approx(SECONDS, abs=0.15)
     assert meta.frame_count is None
-    with pytest.raises(UnreadableMedia, match="above the 1 s limit"):
+    with pytest.raises(RejectedMedia, match="above the 1 s limit"):
         probe(path, max_duration_s=1.0, max_pixels=10**8)
     assert _luma(representative_frame(path)) > 60
 
@@ -272,9 +272,9 @@ def test_missing_file_is_unreadable(tmp_path: Path) -> None:
 
 
 def test_limits_are_enforced(clips: dict[str, Path]) -> None:
-    with pytest.raises(UnreadableMedia, match="above the 1 s limit"):
+    with pytest.raises(RejectedMedia, match="above the 1 s limit"):
         probe(str(clips["h264"]), max_duration_s=1.0, max_pixels=10**8)
-    with pytest.raises(UnreadableMedia, match="320x240, above the 10000-pixel limit"):
+    with pytest.raises(RejectedMedia, match="320x240, above the 10000-pixel limit"):
         probe(str(clips["h264"]), max_duration_s=60.0, max_pixels=10_000)
 
 

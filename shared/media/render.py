@@ -1,0 +1,112 @@
+"""MediaRenderer on Pillow (photos) and PyAV (videos); the processor sees only MediaAnalysis."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.media import MediaKind
+from shared.domain.ports import MediaAnalysis, RenditionFile
+from shared.media.images import render_image
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """How much video the vault processes, and how long it may take."""
+
+    max_duration_s: float = 600.0
+    max_pixels: int = 7680 * 4320
+    transcode_long_side: int = 1280
+    time_budget_s: float = 300.0
+
+
+class LocalRenderer:
+    """Renders originals stored on local disk."""
+
+    def __init__(self, *, max_image_pixels: int, video: VideoLimits = VideoLimits()) -> None:
+        self._max_pixels = max_image_pixels
+        self._video = video
+
+    def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
+        """Metadata and renditions of a photo or a video."""
+        if kind is MediaKind.VIDEO:
+            return self._render_video(path, workdir)
+        return self._render_image(path)
+
+    def _render_image(self, path: str) -> MediaAnalysis:
+        result = render_image(path, max_pixels=self._max_pixels)
+        facts: dict[str, Any] = result.metadata.to_dict()
+        return MediaAnalysis(
+            width=result.metadata.width,
+            height=result.metadata.height,
+            taken_at=result.metadata.taken_at or "",
+            metadata=facts,
+            renditions=[
+                RenditionFile(
+                    name=r.name,
+                    width=r.width,
+                    height=r.height,
+                    content_type=r.content_type,
+                    extension=r.extension,
+                    data=r.data,
+                )
+                for r in result.renditions
+            ],
+            placeholder=result.placeholder,
+            colors=tuple(result.colors),
+        )
+
+    def _render_video(self, path: str, workdir: str) -> MediaAnalysis:
+        # PyAV lives in the video layer: imported only when a video is processed.
+        from shared.media import video
+
+        limits = self._video
+        meta = video.probe(path, max_duration_s=limits.max_duration_s, max_pixels=limits.max_pixels)
+        poster = video.representative_frame(path, max_px=1440)
+        buffer = io.BytesIO()
+        poster.save(buffer, format="JPEG", quality=82)
+        # The poster goes through the same photo pipeline, so a video gets a preview, thumbnail and placeholder.
+        stills = render_image(buffer.getvalue(), max_pixels=self._max_pixels)
+        renditions = [
+            RenditionFile(
+                name="poster" if r.name == "preview" else r.name,
+                width=r.width,
+                height=r.height,
+                content_type=r.content_type,
+                extension=r.extension,
+                data=r.data,
+            )
+            for r in stills.renditions
+        ]
+        facts: dict[str, Any] = {"video": meta.to_dict()}
+        if video.needs_transcode(meta, max_long_side=limits.transcode_long_side):
+            target = os.path.join(workdir, "web.mp4")
+            web = video.transcode_to_mp4(
+                path,
+                target,
+                max_long_side=limits.transcode_long_side,
+                max_duration_s=limits.max_duration_s,
+                time_budget_s=limits.time_budget_s,
+            )
+            renditions.append(
+                RenditionFile(
+                    name="web",
+                    width=web.width,
+                    height=web.height,
+                    content_type="video/mp4",
+                    extension="mp4",
+                    path=target,
+                )
+            )
+            facts["web"] = web.to_dict()
+        return MediaAnalysis(
+            width=meta.width,
+            height=meta.height,
+            taken_at="",
+            metadata=facts,
+            renditions=renditions,
+            placeholder=stills.placeholder,
+            colors=tuple(stills.colors),
+        )
