@@ -93,7 +93,7 @@ def test_bad_files_end_failed_or_rejected_with_a_reason_and_no_renditions(
 
 
 def test_matching_checksum_is_accepted() -> None:
-    processor, repository, _, event = _setup(sha256=hashlib.sha256(JPEG).hexdigest())
+    processor, _repository, _, event = _setup(sha256=hashlib.sha256(JPEG).hexdigest())
     assert processor.process(event) is Outcome.READY
 
 
