@@ -15,12 +15,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
-from shared.adapters.dynamo import DynamoMediaRepository, DynamoQuotaLedger, DynamoUserRepository
+from shared.adapters.analysis import LocalAnalyst, SqsAnalysisRequests
+from shared.adapters.dynamo import DynamoMediaRepository, DynamoQuotaLedger, DynamoSettingsStore, DynamoUserRepository
 from shared.adapters.identity import JwksCache, TokenVerifier
 from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.adapters.storage import S3Storage
 from shared.config import get_settings
+from shared.domain.analysis import DescriptionRequests, MediaAnalyzer, Task
 from shared.domain.library import MediaLibrary
+from shared.domain.media import MediaItem
 from shared.domain.processing import MediaProcessor, ObjectCreated
 from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
@@ -137,13 +140,60 @@ def media_processor() -> MediaProcessor:
             time_budget_s=settings.video_time_budget_seconds,
         ),
     )
+    requests = analysis_requests()
+
+    def request_analysis(item: MediaItem) -> None:
+        tasks = [Task.MODERATE] + ([Task.DESCRIBE] if settings_store().load().auto_describe else [])
+        requests.request(item.media_id, tasks)
+
     return MediaProcessor(
         repository(),
         storage(),
         renderer,
         allowed_content_types=settings.allowed_content_types,
         lease_seconds=settings.processing_lease_seconds,
+        on_ready=request_analysis,
     )
+
+
+@lru_cache(maxsize=1)
+def settings_store() -> DynamoSettingsStore:
+    """Admin-controlled pipeline settings."""
+    settings = get_settings()
+    return DynamoSettingsStore(settings.settings_table, settings.region)
+
+
+@lru_cache(maxsize=1)
+def analysis_requests() -> SqsAnalysisRequests:
+    """The analyzer's queue."""
+    settings = get_settings()
+    return SqsAnalysisRequests(boto3.client("sqs", region_name=settings.region), settings.analysis_queue_url)
+
+
+@lru_cache(maxsize=1)
+def media_analyzer() -> MediaAnalyzer:
+    """Moderation and descriptions (numpy/onnxruntime load on first use, in the analyzer function only)."""
+    settings = get_settings()
+    store = settings_store()
+    analyst = LocalAnalyst(
+        moderation_provider=settings.moderation_provider,
+        description_provider=settings.description_provider,
+        threshold=store.load().moderation_threshold,
+        rekognition=boto3.client("rekognition", region_name=settings.region)
+        if settings.moderation_provider == "rekognition"
+        else None,
+        bedrock=boto3.client("bedrock-runtime", region_name=settings.region)
+        if settings.description_provider == "bedrock"
+        else None,
+        bedrock_model_id=settings.bedrock_model_id,
+    )
+    return MediaAnalyzer(repository(), storage().read_small, analyst, store)
+
+
+@lru_cache(maxsize=1)
+def description_requests() -> DescriptionRequests:
+    """Owner-requested descriptions."""
+    return DescriptionRequests(repository(), analysis_requests())
 
 
 @lru_cache(maxsize=1)
@@ -197,6 +247,10 @@ _BUILDERS = (
     idempotency_config,
     process_once,
     process_directly,
+    settings_store,
+    analysis_requests,
+    media_analyzer,
+    description_requests,
 )
 
 

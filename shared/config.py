@@ -63,6 +63,13 @@ class Settings:
     # Deliveries before a notification goes to the dead-letter queue (the queue's maxReceiveCount).
     processing_max_receives: int = 3
     idempotency_table: str = "media-vault-local-idempotency"
+    settings_table: str = "media-vault-local-settings"
+    analysis_queue_url: str = ""
+    # Moderation: nudenet (offline ONNX model, ml layer), rekognition, or none.
+    moderation_provider: str = "nudenet"
+    # Descriptions: offline (facts only) or bedrock (Converse API with the image).
+    description_provider: str = "offline"
+    bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
 
     @property
     def jwks_url(self) -> str:

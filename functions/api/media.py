@@ -69,3 +69,9 @@ def purge_media(media_id: str) -> Response:
 def download_media(media_id: str) -> dict[str, Any]:
     """A short-lived URL that downloads the original with a safe Content-Disposition."""
     return dependencies.media_library().download(principal(bp), media_id)
+
+
+@route(bp, "/media/{media_id}/describe", methods=("POST",))
+def describe_media(media_id: str) -> Response:
+    """Ask for an AI description; it arrives asynchronously (watch ai_description.status)."""
+    return Response(body=dependencies.description_requests().request(principal(bp), media_id), status_code=202)

@@ -168,6 +168,9 @@ DOCUMENT: dict[str, Any] = {
                     "location": {"type": "object", "nullable": True},
                     "metadata": {"type": "object", "description": "EXIF / video facts found in processing"},
                     "placeholder": {"type": "string", "nullable": True, "description": "BlurHash"},
+                    "flagged": {"type": "boolean", "description": "moderation score above the admin threshold"},
+                    "moderation": {"type": "object", "nullable": True},
+                    "ai_description": {"type": "object", "nullable": True},
                     "sha256": {"type": "string", "nullable": True},
                     "trashed_at": {"type": "string", "format": "date-time", "nullable": True},
                     "status": {"type": "string", "enum": ["pending", "processing", "ready", "failed", "rejected"]},
@@ -222,6 +225,33 @@ DOCUMENT: dict[str, Any] = {
                     **_errors(401, 403),
                 },
             }
+        },
+        "/media/{media_id}/describe": {
+            "post": {
+                "summary": "Ask for an AI description; it arrives asynchronously in ai_description",
+                "parameters": [_path("media_id")],
+                "responses": {"202": {"description": "Queued"}, **_errors(401, 403, 404, 409)},
+            }
+        },
+        "/admin/settings": {
+            "get": {
+                "summary": "Pipeline settings (admin)",
+                "responses": {"200": {"description": "Settings"}, **_errors(401, 403)},
+            },
+            "put": {
+                "summary": "Change the moderation threshold and/or automatic descriptions (admin)",
+                "requestBody": _json_body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "moderation_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+                            "auto_describe": {"type": "boolean"},
+                        },
+                    }
+                ),
+                "responses": {"200": {"description": "Settings after the change"}, **_errors(400, 401, 403)},
+            },
         },
         "/admin/users": {
             "get": {

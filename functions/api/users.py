@@ -8,6 +8,7 @@ from chalice.app import Blueprint
 
 from functions import dependencies
 from functions.api.routing import current_user, json_body, query_params, route
+from shared.domain.analysis import SystemSettings
 from shared.domain.errors import ValidationError
 
 bp = Blueprint(__name__)
@@ -61,3 +62,18 @@ def set_user_role(user_id: str) -> dict[str, Any]:
     if org is not None and not isinstance(org, str):
         raise ValidationError("partner_org must be a string")
     return dependencies.user_administration().change_role(user_id, str(body["role"]), org)
+
+
+@route(bp, "/admin/settings")
+def get_settings_route() -> dict[str, Any]:
+    """The pipeline's admin settings."""
+    return dependencies.settings_store().load().to_dict()
+
+
+@route(bp, "/admin/settings", methods=("PUT",))
+def put_settings_route() -> dict[str, Any]:
+    """Change moderation_threshold (0..1) and/or auto_describe."""
+    store = dependencies.settings_store()
+    updated = SystemSettings.parse(json_body(bp), store.load())
+    store.save(updated)
+    return updated.to_dict()

@@ -163,7 +163,8 @@ class DevStack:
                 "identity", "-m", "infra.identity.server", "--host", self.host, "--port", str(self.ports.identity)
             )
             api = self._spawn("api", "-m", "infra.local.api", "--host", self.host, "--port", str(self.ports.api))
-            self._spawn("worker", "-m", "infra.local.worker")
+            self._spawn("worker", "-m", "infra.local.worker", "--function", "processor")
+            self._spawn("analyzer", "-m", "infra.local.worker", "--function", "analyzer")
             wait_for_http(f"{self.issuer}/.well-known/openid-configuration", process=identity)
             wait_for_http(f"{self.api_url}/health", process=api)
         except BaseException:

@@ -14,6 +14,8 @@ import boto3
 from chalice.local import LambdaContext
 
 SqsHandler = Callable[[dict[str, Any], Any], Any]
+# The Lambda entry point in app.py of each queue-driven function, and the setting naming its queue.
+QUEUES = {"processor": "PROCESSING_QUEUE_URL", "analyzer": "ANALYSIS_QUEUE_URL"}
 
 
 def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -95,20 +97,24 @@ class QueueWorker:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the worker on PROCESSING_QUEUE_URL until SIGINT/SIGTERM."""
+    """Drain one function's queue until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queue-url", default=os.environ.get("PROCESSING_QUEUE_URL", ""))
+    parser.add_argument("--function", choices=sorted(QUEUES), default="processor")
+    parser.add_argument("--queue-url", default="")
     parser.add_argument("--retry-delay", type=int, default=2)
     args = parser.parse_args(argv)
+    args.queue_url = args.queue_url or os.environ.get(QUEUES[args.function], "")
     if not args.queue_url:
-        parser.error("--queue-url or PROCESSING_QUEUE_URL is required")
-    from app import processor
+        parser.error(f"--queue-url or {QUEUES[args.function]} is required")
+    import app
+
+    handler = getattr(app, args.function)
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     worker = QueueWorker(
-        args.queue_url, processor, region=os.environ.get("AWS_REGION", "us-east-1"), retry_delay=args.retry_delay
+        args.queue_url, handler, region=os.environ.get("AWS_REGION", "us-east-1"), retry_delay=args.retry_delay
     )
     print(f"worker draining {args.queue_url}", flush=True)
     worker.run(stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.config import get_settings
+from shared.domain.analysis import SystemSettings
 from shared.domain.errors import Conflict, NotFound, QuotaExceeded
 from shared.domain.media import MediaItem, MediaStatus, Rendition
 from shared.domain.ports import DetailChanges, MediaQuery, Page, ProcessingResult, SortField
@@ -107,6 +109,9 @@ class MediaModel(Model):
     version_id = UnicodeAttribute(null=True)
     sequencer = UnicodeAttribute(null=True)
     placeholder = UnicodeAttribute(null=True)
+    moderation = JSONAttribute(null=True)
+    flagged = BooleanAttribute(default=False)
+    ai_description = JSONAttribute(null=True)
     owner_index = OwnerIndex()
     owner_taken_index = OwnerTakenIndex()
     checksum_index = ChecksumIndex()
@@ -171,6 +176,9 @@ def _to_item(model: MediaModel) -> MediaItem:
         version_id=model.version_id or "",
         sequencer=model.sequencer or "",
         placeholder=model.placeholder or "",
+        moderation=dict(model.moderation or {}),
+        flagged=bool(model.flagged),
+        ai_description=dict(model.ai_description or {}),
     )
 
 
@@ -370,6 +378,29 @@ class DynamoMediaRepository:
                 raise Conflict("the item changed while the new version was being declared") from exc
             raise
         return _to_item(model)
+
+    def save_analysis(
+        self,
+        media_id: str,
+        *,
+        moderation: dict[str, Any] | None = None,
+        flagged: bool | None = None,
+        ai_description: dict[str, Any] | None = None,
+    ) -> None:
+        """Record analysis results on an item that still exists."""
+        actions: list[Action] = [MediaModel.updated_at.set(datetime.now(UTC))]
+        if moderation is not None:
+            actions.append(MediaModel.moderation.set(moderation))
+        if flagged is not None:
+            actions.append(MediaModel.flagged.set(flagged))
+        if ai_description is not None:
+            actions.append(MediaModel.ai_description.set(ai_description))
+        try:
+            MediaModel(media_id).update(actions=actions, condition=MediaModel.media_id.exists())
+        except UpdateError as exc:
+            if _is_condition_failure(exc):
+                raise NotFound("media not found") from exc
+            raise
 
     def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
         """pending -> processing, or a processing item whose lease has run out (its attempt died)."""
@@ -582,3 +613,46 @@ class DynamoQuotaLedger:
                 raise
             # Out of step (e.g. items older than the ledger): clamp at zero rather than go negative.
             UserModel(user_id).update(actions=[UserModel.reserved_bytes.set(0)], condition=UserModel.user_id.exists())
+
+
+class SettingsModel(Model):
+    """The settings table: one item per settings document."""
+
+    class Meta:
+        table_name = get_settings().settings_table
+        region = get_settings().region
+
+    name = UnicodeAttribute(hash_key=True)
+    values = JSONAttribute()
+
+
+class DynamoSettingsStore:
+    """SettingsStore on the settings table, cached per container for a short while."""
+
+    NAME = "system"
+
+    def __init__(self, table_name: str, region: str, cache_seconds: float = 30.0) -> None:
+        _bind(SettingsModel, table_name, region)
+        self._cache_seconds = cache_seconds
+        self._cached: tuple[float, SystemSettings] | None = None
+
+    def load(self) -> SystemSettings:
+        """The saved settings, or the defaults."""
+        now = time.monotonic()
+        if self._cached and now - self._cached[0] < self._cache_seconds:
+            return self._cached[1]
+        try:
+            values = SettingsModel.get(self.NAME, consistent_read=True).values or {}
+            settings = SystemSettings(
+                moderation_threshold=float(values.get("moderation_threshold", SystemSettings.moderation_threshold)),
+                auto_describe=bool(values.get("auto_describe", SystemSettings.auto_describe)),
+            )
+        except SettingsModel.DoesNotExist:
+            settings = SystemSettings()
+        self._cached = (now, settings)
+        return settings
+
+    def save(self, settings: SystemSettings) -> None:
+        """Replace the settings (and this container's cache)."""
+        SettingsModel(self.NAME, values=settings.to_dict()).save()
+        self._cached = (time.monotonic(), settings)

@@ -90,9 +90,17 @@ class S3Storage:
         else:
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=rendition.data, ContentType=rendition.content_type)
 
-    def write(self, key: str, data: bytes, content_type: str) -> None:
-        """Store bytes under key."""
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+    def read_small(self, key: str, max_bytes: int = 20 * 1024 * 1024) -> bytes:
+        """A small object's bytes (renditions); UnreadableMedia when missing or over max_bytes."""
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            raise UnreadableMedia(f"object cannot be read: {exc.response['Error'].get('Code')}") from exc
+        if int(response["ContentLength"]) > max_bytes:
+            response["Body"].close()
+            raise UnreadableMedia(f"object is larger than {max_bytes} bytes")
+        data: bytes = response["Body"].read()
+        return data
 
     def _versions(self, prefix: str) -> Iterator[tuple[str, str]]:
         paginator = self._s3.get_paginator("list_object_versions")

@@ -200,6 +200,9 @@ class MediaLibrary:
             # GPS is shown only under "location", and only when the owner made it visible.
             "metadata": {k: v for k, v in item.metadata.items() if k != "gps"},
             "placeholder": item.placeholder or None,
+            "flagged": item.flagged,
+            "moderation": item.moderation or None,
+            "ai_description": item.ai_description or None,
             "failure_reason": item.failure_reason or None,
             "created_at": item.created_at.isoformat(),
             "updated_at": item.updated_at.isoformat(),

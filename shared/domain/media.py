@@ -74,6 +74,9 @@ class MediaItem:
     version_id: str = ""
     sequencer: str = ""
     placeholder: str = ""
+    moderation: dict[str, Any] = field(default_factory=dict)
+    flagged: bool = False
+    ai_description: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> MediaKind:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from chalice.local import LambdaContext
@@ -26,15 +27,17 @@ def upload(api: ApiClient, s3: Any, token: str, data: bytes, content_type: str =
     return str(ticket["media_id"])
 
 
-def drain(sqs: Any, queue_url: str) -> dict[str, Any]:
-    """Deliver every queued notification to the processor as Lambda would; return its answer."""
+def drain(sqs: Any, queue_url: str, function: Callable[..., Any] = processor) -> dict[str, Any]:
+    """Deliver the queued messages (up to 10) to a queue-driven function as Lambda would; return its answer."""
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
         "Messages", []
     )
     assert messages, "the upload produced no notification"
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     event = {"Records": [lambda_record(m, arn, "us-east-1") for m in messages]}
-    result: dict[str, Any] = processor(event, LambdaContext("processor", 1536))
+    result: dict[str, Any] = function(event, LambdaContext("processor", 1536))
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return result
 
 

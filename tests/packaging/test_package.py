@@ -26,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 BOTO3_CACHE = ROOT / ".build" / "test-boto3"
 # The handlers the app declares today (more may be added: every function in the template is checked).
-EXPECTED_HANDLERS = {"app.app", "app.processor", "functions.authorizer.keycloak"}
+EXPECTED_HANDLERS = {"app.app", "app.processor", "app.analyzer", "functions.authorizer.keycloak"}
 PROCESSOR_HANDLER = "app.processor"
+# What each layer must make work inside a function that has it.
+LAYER_CHECKS = {"ImagingLayer": "render", "VideoLayer": "video", "MlLayer": "moderate"}
 
 pytestmark = pytest.mark.packaging
 
@@ -45,13 +47,23 @@ try:
     report["pil"] = PIL.__file__
 except ImportError:
     report["pil"] = None
-if spec["thumbnail"]:
+if "render" in spec["checks"]:
     from PIL import Image
-    from shared.media.thumbnails import PillowThumbnailer
+    from shared.media.images import render_image
     source = io.BytesIO()
     Image.new("RGB", (640, 480), (200, 40, 40)).save(source, format="JPEG")
-    rendition, width, height = PillowThumbnailer(max_pixels=10**8).thumbnail(source.getvalue(), 64)
-    report["thumbnail"] = [rendition.content_type, rendition.width, rendition.height, width, height]
+    result = render_image(source.getvalue(), max_pixels=10**8, renditions=(("thumbnail", 64, "WEBP"),))
+    rendition = result.renditions[0]
+    report["thumbnail"] = [rendition.content_type, rendition.width, rendition.height, result.metadata.width]
+if "video" in spec["checks"]:
+    import av
+    import shared.media.video
+    report["av"] = av.__file__
+if "moderate" in spec["checks"]:
+    from PIL import Image
+    from shared.media.moderation import NudeNetModerator, nudenet_model_path
+    result = NudeNetModerator().moderate(Image.new("RGB", (320, 240), (90, 140, 200)))
+    report["moderation"] = [nudenet_model_path(), result.score]
 report["origins"] = {n: getattr(sys.modules.get(n), "__file__", None) for n in ("botocore", "boto3", "PIL", "app")}
 print(json.dumps(report))
 """
@@ -162,13 +174,14 @@ def lambda_environment(name: str, properties: dict[str, Any], template: dict[str
 
 
 def probe(build: Build, boto3_dir: Path, name: str, properties: dict[str, Any]) -> dict[str, Any]:
-    layer_paths = [str(build.layers[ref] / "python") for ref in build.layer_refs(properties)]
-    is_processor = properties["Handler"] == PROCESSOR_HANDLER
+    refs = build.layer_refs(properties)
+    layer_paths = [str(build.layers[ref] / "python") for ref in refs]
+    checks = [check for layer, check in LAYER_CHECKS.items() if layer in refs]
     spec = {
         "path": [str(build.task), *layer_paths, str(boto3_dir)],
         "handler": properties["Handler"],
-        "imports": ["app", "shared.media.thumbnails"] if is_processor else ["app"],
-        "thumbnail": is_processor,
+        "imports": ["app"],
+        "checks": checks,
     }
     env = lambda_environment(name, properties, build.template)
     command = [clean_python(), "-I", "-S", "-B", "-c", PROBE, json.dumps(spec)]
@@ -202,12 +215,19 @@ def test_every_function_loads_in_a_clean_python(build: Build, runtime_boto3: Pat
         assert properties.get("Runtime") == f"python{sys.version_info.major}.{sys.version_info.minor}", name
         report = probe(build, runtime_boto3, name, properties)
         assert report["handler_callable"], f"{name}: {properties['Handler']} is not callable"
-        if properties["Handler"] == PROCESSOR_HANDLER:
-            assert report["pil"], f"{name} cannot import PIL: {report}"
-            assert report["pil"].startswith(str(build.out / "opt")), f"{name}: PIL not from a layer: {report}"
-            assert report["thumbnail"] == ["image/webp", 64, 48, 640, 480], report
+        refs = build.layer_refs(properties)
+        opt = str(build.out / "opt")
+        if "ImagingLayer" in refs:
+            assert report["pil"] and report["pil"].startswith(opt), f"{name}: PIL not from a layer: {report}"
+            assert report["thumbnail"] == ["image/webp", 64, 48, 640], report
         else:
             assert report["pil"] is None, f"{name} can import PIL (from {report['pil']}): it belongs in the layer"
+        if "VideoLayer" in refs:
+            assert report["av"].startswith(opt), report
+        if "MlLayer" in refs:
+            model_path, score = report["moderation"]
+            assert model_path.startswith(opt) and model_path.endswith(".onnx"), report
+            assert 0.0 <= score < 0.2, report
 
 
 def test_pillow_ships_only_in_the_processor_layer(build: Build) -> None:
@@ -217,7 +237,9 @@ def test_pillow_ships_only_in_the_processor_layer(build: Build) -> None:
     assert (build.layers["ImagingLayer"] / "python" / "PIL" / "__init__.py").is_file()
     functions = build.functions()
     processor = next(p for p in functions.values() if p["Handler"] == PROCESSOR_HANDLER)
-    assert "ImagingLayer" in build.layer_refs(processor)
+    assert {"ImagingLayer", "VideoLayer"} <= set(build.layer_refs(processor))
+    analyzer = next(p for p in functions.values() if p["Handler"] == "app.analyzer")
+    assert {"ImagingLayer", "MlLayer"} <= set(build.layer_refs(analyzer))
     api = next(p for p in functions.values() if p["Handler"] == "app.app")
     assert "ImagingLayer" not in build.layer_refs(api)
 

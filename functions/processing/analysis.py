@@ -1,0 +1,48 @@
+"""SQS batch of analysis requests -> moderation and descriptions, with partial batch failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions import dependencies
+from shared.config import get_settings
+from shared.domain.analysis import Task
+from shared.observability import logger, metrics
+
+_batch = BatchProcessor(event_type=EventType.SQS)
+
+
+def parse_request(body: str) -> tuple[str, list[Task]]:
+    """(media_id, tasks) of a request message; ValueError for anything else."""
+    message = json.loads(body)
+    if not isinstance(message, dict) or not isinstance(message.get("media_id"), str):
+        raise TypeError("analysis request without a media_id")
+    return message["media_id"], [Task(t) for t in message.get("tasks", [])]
+
+
+def analyze_record(record: SQSRecord) -> None:
+    """Run one request; on its last delivery a pending description is marked failed before the DLQ."""
+    media_id, tasks = parse_request(record.body)
+    try:
+        done = dependencies.media_analyzer().analyze(media_id, tasks)
+    except Exception as exc:
+        attempts = int(record.attributes.approximate_receive_count or 1)
+        if attempts >= get_settings().processing_max_receives:
+            dependencies.media_analyzer().give_up(media_id, f"analysis failed after {attempts} attempts: {exc}")
+        raise
+    logger.info("analyzed", extra={"media_id": media_id, "tasks": [t.value for t in done]})
+
+
+def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda SQS event in, `{"batchItemFailures": [...]}` out."""
+    try:
+        response = process_partial_response(
+            event=event, record_handler=analyze_record, processor=_batch, context=context
+        )
+        return dict(response)
+    finally:
+        metrics.flush_metrics(raise_on_empty_metrics=False)

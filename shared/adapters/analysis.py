@@ -1,0 +1,120 @@
+"""Analysis adapters: the SQS inbox, and moderation/description providers behind ContentAnalyst."""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import cached_property
+from typing import Any
+
+from shared.domain.analysis import Task
+from shared.domain.media import MediaItem, MediaKind
+
+
+class SqsAnalysisRequests:
+    """AnalysisRequests on the analysis queue."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._sqs = client
+        self._queue_url = queue_url
+
+    def request(self, media_id: str, tasks: list[Task]) -> None:
+        """Send one request message."""
+        if self._queue_url:
+            body = json.dumps({"media_id": media_id, "tasks": [t.value for t in tasks]})
+            self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=body)
+
+
+class LocalAnalyst:
+    """ContentAnalyst on the shipped NudeNet model (or Rekognition) and the offline (or Bedrock) describer."""
+
+    def __init__(
+        self,
+        *,
+        moderation_provider: str,
+        description_provider: str,
+        threshold: float,
+        rekognition: Any = None,
+        bedrock: Any = None,
+        bedrock_model_id: str = "",
+    ) -> None:
+        self._moderation_provider = moderation_provider
+        self._description_provider = description_provider
+        self._threshold = threshold
+        self._rekognition = rekognition
+        self._bedrock = bedrock
+        self._model_id = bedrock_model_id
+
+    @cached_property
+    def _moderator(self) -> Any:
+        # numpy/onnxruntime (ml layer) load here, once per container, only where moderation runs.
+        from shared.media import moderation
+
+        if self._moderation_provider == "rekognition":
+            return moderation.RekognitionModerator(self._rekognition)
+        return moderation.NudeNetModerator()
+
+    @cached_property
+    def _describer(self) -> Any:
+        from shared.media import describe
+
+        offline = describe.OfflineDescriber(sensitive_threshold=self._threshold)
+        if self._description_provider == "bedrock":
+            return describe.BedrockDescriber(
+                self._bedrock, self._model_id, sensitive_threshold=self._threshold, fallback=offline
+            )
+        return offline
+
+    def moderate(self, image: bytes) -> dict[str, Any]:
+        """Score a rendition."""
+        from PIL import Image
+
+        if self._moderation_provider == "none":
+            return {"score": 0.0, "labels": [], "provider": "none", "model": ""}
+        with Image.open(io.BytesIO(image)) as opened:
+            result = self._moderator.moderate(opened.convert("RGB"))
+        return {
+            "score": round(float(result.score), 4),
+            "labels": [[label, round(float(confidence), 4)] for label, confidence in result.labels],
+            "provider": result.provider,
+            "model": result.model_version,
+        }
+
+    def describe(self, item: MediaItem, image: bytes | None) -> dict[str, Any]:
+        """A description from the item's facts (and the image, for Bedrock)."""
+        from PIL import Image
+
+        from shared.media.describe import MediaFacts
+        from shared.media.metadata import GpsPosition
+        from shared.media.moderation import ModerationResult
+
+        meta = item.metadata
+        gps = meta.get("gps")
+        video = meta.get("video") if isinstance(meta.get("video"), dict) else None
+        moderation = None
+        if item.moderation:
+            moderation = ModerationResult(
+                score=float(item.moderation.get("score", 0.0)),
+                labels=tuple((str(label), float(c)) for label, c in item.moderation.get("labels", [])),
+                provider=str(item.moderation.get("provider", "")),
+                model_version=str(item.moderation.get("model", "")),
+            )
+        facts = MediaFacts(
+            kind="video" if item.kind is MediaKind.VIDEO else "image",
+            width=item.width or None,
+            height=item.height or None,
+            duration_s=float(video["duration_s"]) if video and video.get("duration_s") else None,
+            camera_make=meta.get("camera_make"),
+            camera_model=meta.get("camera_model"),
+            lens_model=meta.get("lens_model"),
+            taken_at=item.effective_taken_at or None,
+            gps=GpsPosition(lat=float(gps["lat"]), lon=float(gps["lon"]), alt_m=gps.get("alt_m")) if gps else None,
+            include_location=item.location_visible,
+            dominant_colors=tuple(meta.get("colors", ())),
+            moderation=moderation,
+            has_audio=video.get("has_audio") if video else None,
+            title=item.title,
+        )
+        picture = Image.open(io.BytesIO(image)).convert("RGB") if image else None
+        result: dict[str, Any] = self._describer.describe(facts, picture).to_dict()
+        return result

@@ -1,0 +1,70 @@
+"""After processing: moderation, flagging above the admin threshold, and AI descriptions (offline provider)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from app import analyzer
+from tests.functional.conftest import ApiClient
+from tests.functional.flows import drain, upload
+from tests.functional.test_api import assert_error
+from tests.support.images import jpeg_bytes
+from tests.support.tokens import TokenFactory
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def process_and_analyze(api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], token: str) -> str:
+    media_id = upload(api, s3, token, jpeg_bytes(900, 600))
+    assert drain(sqs, aws["PROCESSING_QUEUE_URL"]) == {"batchItemFailures": []}
+    assert drain(sqs, aws["ANALYSIS_QUEUE_URL"], analyzer) == {"batchItemFailures": []}
+    return media_id
+
+
+def test_a_ready_photo_is_moderated_and_described(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    alice = tokens.token("alice")
+    item = body(api.call("GET", f"/media/{process_and_analyze(api, s3, sqs, aws, alice)}", alice))
+    assert item["moderation"]["provider"].startswith("nudenet")
+    assert item["moderation"]["score"] < 0.2
+    assert item["flagged"] is False
+    description = item["ai_description"]
+    assert (description["status"], description["provider"]) == ("ready", "offline")
+    assert "landscape" in description["text"].lower()
+
+
+def test_the_admin_threshold_decides_what_is_flagged(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    ada, alice = tokens.token("ada"), tokens.token("alice")
+    assert body(api.call("GET", "/admin/settings", ada)) == {"moderation_threshold": 0.6, "auto_describe": True}
+    assert_error(api.call("PUT", "/admin/settings", alice, {"moderation_threshold": 0.0}), 403, "forbidden")
+    for bad in ({"moderation_threshold": 2}, {"moderation_threshold": "low"}, {"auto_describe": 1}, {"x": 1}, {}):
+        assert_error(api.call("PUT", "/admin/settings", ada, bad), 400, "validation_error")
+    changed = api.call("PUT", "/admin/settings", ada, {"moderation_threshold": 0.0, "auto_describe": False})
+    assert body(changed) == {"moderation_threshold": 0.0, "auto_describe": False}
+    from functions import dependencies
+
+    dependencies.reset()  # a new container reads the new settings at once (others within their cache time)
+    item = body(api.call("GET", f"/media/{process_and_analyze(api, s3, sqs, aws, alice)}", alice))
+    assert item["flagged"] is True
+    assert item["ai_description"] is None  # auto descriptions are off
+
+
+def test_describe_on_demand(api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory) -> None:
+    alice = tokens.token("alice")
+    media_id = process_and_analyze(api, s3, sqs, aws, alice)
+    assert_error(api.call("POST", f"/media/{media_id}/describe", tokens.token("bob")), 404, "not_found")
+    assert_error(api.call("POST", f"/media/{media_id}/describe", None), 401, "unauthorized")
+    queued = api.call("POST", f"/media/{media_id}/describe", alice)
+    assert queued.status_code == 202
+    assert body(queued)["ai_description"]["status"] == "pending"
+    assert body(api.call("GET", f"/media/{media_id}", alice))["ai_description"]["status"] == "pending"
+    drain(sqs, aws["ANALYSIS_QUEUE_URL"], analyzer)
+    assert body(api.call("GET", f"/media/{media_id}", alice))["ai_description"]["status"] == "ready"
+    pending = body(api.call("POST", "/uploads", alice, {"filename": "a.jpg", "content_type": "image/jpeg", "size": 9}))
+    assert_error(api.call("POST", f"/media/{pending['media_id']}/describe", alice), 409, "conflict")
