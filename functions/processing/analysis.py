@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions import dependencies
+from functions.processing.handler import run_batch
 from shared.config import get_settings
 from shared.domain.analysis import Task
-from shared.observability import logger, metrics
-
-_batch = BatchProcessor(event_type=EventType.SQS)
+from shared.observability import logger
 
 
 def parse_request(body: str) -> tuple[str, list[Task]]:
@@ -38,11 +36,5 @@ def analyze_record(record: SQSRecord) -> None:
 
 
 def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda SQS event in, `{"batchItemFailures": [...]}` out."""
-    try:
-        response = process_partial_response(
-            event=event, record_handler=analyze_record, processor=_batch, context=context
-        )
-        return dict(response)
-    finally:
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+    """The analyzer's entry point."""
+    return run_batch(event, context, analyze_record)

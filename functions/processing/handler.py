@@ -8,6 +8,7 @@ message moves to the dead-letter queue.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -64,15 +65,20 @@ def process_record(record: SQSRecord) -> None:
             raise
 
 
-def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda SQS event in, `{"batchItemFailures": [...]}` out."""
-    if context is not None:
-        # Lets idempotency expire an in-progress record when this invocation would have timed out.
-        dependencies.idempotency_config().register_lambda_context(context)
+def run_batch(event: dict[str, Any], context: Any, record_handler: Callable[[SQSRecord], None]) -> dict[str, Any]:
+    """Lambda SQS event in, `{"batchItemFailures": [...]}` out; metrics flushed whatever happens."""
     try:
         response = process_partial_response(
-            event=event, record_handler=process_record, processor=_batch, context=context
+            event=event, record_handler=record_handler, processor=_batch, context=context
         )
         return dict(response)
     finally:
         metrics.flush_metrics(raise_on_empty_metrics=False)
+
+
+def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The processor's entry point."""
+    if context is not None:
+        # Lets idempotency expire an in-progress record when this invocation would have timed out.
+        dependencies.idempotency_config().register_lambda_context(context)
+    return run_batch(event, context, process_record)
