@@ -442,6 +442,8 @@ class DynamoMediaRepository:
             actions.append(MediaModel.failure_reason.set(reason[:500]))
         else:
             actions.append(MediaModel.failure_reason.remove())
+        if result is None and status in (MediaStatus.FAILED, MediaStatus.REJECTED):
+            actions += [MediaModel.renditions.remove(), MediaModel.placeholder.remove()]
         if result is not None:
             analysis = result.analysis
             current = self.get(media_id)

@@ -83,6 +83,14 @@ class S3Storage:
             version_id=str(response.get("VersionId") or version_id),
         )
 
+    def current_version(self, key: str) -> str:
+        """The version id of the key's current object ("" when unversioned or missing)."""
+        try:
+            response = self._s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError:
+            return ""
+        return str(response.get("VersionId") or "")
+
     def store_rendition(self, key: str, rendition: RenditionFile) -> None:
         """Store a derivative; files go up in parts (boto3's managed transfer), bytes in one PUT."""
         if rendition.path:

@@ -181,6 +181,9 @@ class ObjectStorage(Protocol):
     def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
         """Stream one version of an object to path, hashing it; RejectedMedia past max_bytes."""
 
+    def current_version(self, key: str) -> str:
+        """The version id of the key's current object ("" when unversioned or missing)."""
+
     def store_rendition(self, key: str, rendition: RenditionFile) -> None:
         """Store a derivative (from memory or from its file)."""
 

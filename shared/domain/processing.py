@@ -22,6 +22,7 @@ from shared.domain.media import (
     kind_of,
     parse_original_key,
     rendition_key,
+    rendition_prefix,
 )
 from shared.domain.ports import MediaRenderer, MediaRepository, ObjectStorage, ProcessingResult
 from shared.domain.sniff import same_family, sniff
@@ -93,6 +94,10 @@ class MediaProcessor:
         item = self._repository.get(media_id)
         if item is None or item.owner_id != owner_id or is_stale(event, item):
             return Outcome.SKIPPED
+        if event.version_id and self._storage.current_version(event.key) not in ("", event.version_id):
+            # An older version's event (a late delivery, a dead-letter redrive) must not stand in for the
+            # version the owner uploaded since: only the key's current version is processed.
+            return Outcome.SKIPPED
         try:
             item = self._repository.claim(media_id, self._lease)
         except Conflict:
@@ -107,10 +112,10 @@ class MediaProcessor:
                     source = next(r for r in result.analysis.renditions if r.name == name)
                     self._storage.store_rendition(rendition.key, source)
         except RejectedMedia as exc:
-            self._repository.finish(media_id, MediaStatus.REJECTED, reason=exc.message)
+            self._end_without_renditions(item, MediaStatus.REJECTED, exc.message)
             return Outcome.REJECTED
         except UnreadableMedia as exc:
-            self._repository.finish(media_id, MediaStatus.FAILED, reason=exc.message)
+            self._end_without_renditions(item, MediaStatus.FAILED, exc.message)
             return Outcome.FAILED
         ready = self._repository.finish(media_id, MediaStatus.READY, result=result)
         # Derivatives the previous version had and this one does not (e.g. a web MP4) would be orphans.
@@ -120,6 +125,17 @@ class MediaProcessor:
         if self._on_ready is not None:
             self._on_ready(ready)
         return Outcome.READY
+
+    def _end_without_renditions(
+        self,
+        item: MediaItem,
+        status: MediaStatus,
+        reason: str,
+        allowed_from: tuple[MediaStatus, ...] = (MediaStatus.PROCESSING,),
+    ) -> None:
+        """failed/rejected items have no derivatives: none of a previous version, none of a crashed attempt."""
+        self._repository.finish(item.media_id, status, reason=reason, allowed_from=allowed_from)
+        self._storage.purge(exact_keys=[], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
 
     def _render(self, item: MediaItem, event: ObjectCreated, workdir: str) -> ProcessingResult:
         downloaded = self._storage.download(
@@ -149,11 +165,12 @@ class MediaProcessor:
     def give_up(self, event: ObjectCreated, reason: str) -> bool:
         """Mark the event's item failed after its last delivery attempt; True if that changed it."""
         parsed = parse_original_key(event.key)
-        if parsed is None:
+        item = self._repository.get(parsed[1]) if parsed else None
+        if item is None:
             return False
         try:
-            self._repository.finish(
-                parsed[1], MediaStatus.FAILED, reason=reason, allowed_from=(MediaStatus.PENDING, MediaStatus.PROCESSING)
+            self._end_without_renditions(
+                item, MediaStatus.FAILED, reason, allowed_from=(MediaStatus.PENDING, MediaStatus.PROCESSING)
             )
         except Conflict:
             return False

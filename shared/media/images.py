@@ -84,6 +84,8 @@ def render_image(
         # JPEG decodes at 1/2, 1/4 or 1/8 scale when the target allows: the costliest step gets far cheaper.
         image.draft("RGB", (largest, largest))
         with warnings.catch_warnings():
+            # Hostile EXIF makes Pillow warn ("tag data larger than file"); the orientation is all we use here.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             current = _web_mode(ImageOps.exif_transpose(image))
         rendered = []

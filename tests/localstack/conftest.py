@@ -52,7 +52,10 @@ def stack(localstack: LocalStackProcess, tmp_path_factory: pytest.TempPathFactor
     log_dir = tmp_path_factory.mktemp("stack")
     _LOG_DIRS.append(log_dir)
     ports = Ports(emulator=localstack.port, identity=free_port(), api=free_port(), dynamodb=free_port())
-    dev = DevStack(ports, emulator="localstack", log_dir=log_dir, stack_name="media-vault-ls")
+    # Multipart from 5 MiB (S3's smallest part) keeps part PUTs small.
+    five_mib = str(5 * 1024 * 1024)
+    extra = {"MULTIPART_THRESHOLD_BYTES": five_mib, "MULTIPART_PART_BYTES": five_mib}
+    dev = DevStack(ports, emulator="localstack", log_dir=log_dir, stack_name="media-vault-ls", extra_env=extra)
     try:
         dev.start()
     except subprocess.CalledProcessError as exc:  # provisioning: its output is otherwise lost

@@ -96,6 +96,8 @@ class MemoryRepository:
             raise Conflict("state changed")
         item.status = status
         item.failure_reason = reason
+        if result is None and status in (MediaStatus.FAILED, MediaStatus.REJECTED):
+            item.renditions = {}
         item.updated_at = datetime.now(UTC)
         if result is not None:
             item.width, item.height = result.analysis.width, result.analysis.height
@@ -136,6 +138,9 @@ class MemoryStorage:
         with open(path, "wb") as out:
             out.write(data)
         return DownloadedObject(path, len(data), hashlib.sha256(data).hexdigest(), data[:64], version_id or "v1")
+
+    def current_version(self, key: str) -> str:
+        return ""
 
     def store_rendition(self, key: str, rendition: RenditionFile) -> None:
         self.objects[key] = (rendition.data, rendition.content_type)
