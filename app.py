@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, SQSEvent
 
-from functions import authorizer
+from functions import authorizer, dependencies
 from functions.api import health, media, openapi, uploads, users
 from functions.api.middleware import http_middleware
 from functions.processing import analysis
@@ -35,3 +36,9 @@ def processor(event: SQSEvent) -> dict[str, Any]:
 def analyzer(event: SQSEvent) -> dict[str, Any]:
     """Moderation and description requests for ready items."""
     return analysis.handle_batch(event.to_dict(), event.context)
+
+
+@app.schedule("rate(1 hour)", name="janitor")
+def janitor(event: CloudWatchEvent) -> dict[str, int]:
+    """Hourly upkeep: declared uploads whose bytes never came give their quota back."""
+    return {"expired_uploads": dependencies.upload_janitor().sweep(datetime.now(UTC))}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +24,7 @@ from shared.adapters.storage import S3Storage
 from shared.config import get_settings
 from shared.domain.analysis import DescriptionRequests, MediaAnalyzer, Task
 from shared.domain.library import MediaLibrary
+from shared.domain.maintenance import UploadJanitor
 from shared.domain.media import MediaItem
 from shared.domain.processing import MediaProcessor, ObjectCreated
 from shared.domain.uploads import UploadLimits, UploadService
@@ -232,6 +234,14 @@ def process_directly() -> Callable[[ObjectCreated], str]:
     return process
 
 
+@lru_cache(maxsize=1)
+def upload_janitor() -> UploadJanitor:
+    """Scheduled upkeep of abandoned uploads."""
+    return UploadJanitor(
+        repository(), storage(), quota_ledger(), max_age=timedelta(hours=get_settings().abandoned_upload_hours)
+    )
+
+
 _BUILDERS = (
     s3_client,
     storage,
@@ -251,6 +261,7 @@ _BUILDERS = (
     analysis_requests,
     media_analyzer,
     description_requests,
+    upload_janitor,
 )
 
 

@@ -62,6 +62,8 @@ class Settings:
     processing_lease_seconds: int = 600
     # Deliveries before a notification goes to the dead-letter queue (the queue's maxReceiveCount).
     processing_max_receives: int = 3
+    # A declared upload whose bytes never arrived is removed (and its quota released) after this long.
+    abandoned_upload_hours: int = 24
     idempotency_table: str = "media-vault-local-idempotency"
     settings_table: str = "media-vault-local-settings"
     analysis_queue_url: str = ""

@@ -51,6 +51,17 @@ class ChecksumIndex(GlobalSecondaryIndex["MediaModel"]):
     owner_sha256 = UnicodeAttribute(hash_key=True)
 
 
+class StatusIndex(GlobalSecondaryIndex["MediaModel"]):
+    """Items by status and last change: maintenance finds abandoned uploads without a scan."""
+
+    class Meta:
+        index_name = "status-updated-index"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    updated_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OwnerTakenIndex(GlobalSecondaryIndex["MediaModel"]):
     """Items of one owner by when they were taken (creation time when unknown)."""
 
@@ -115,6 +126,7 @@ class MediaModel(Model):
     owner_index = OwnerIndex()
     owner_taken_index = OwnerTakenIndex()
     checksum_index = ChecksumIndex()
+    status_index = StatusIndex()
 
 
 def _bind(model: type[Model], table_name: str, region: str) -> None:
@@ -347,6 +359,23 @@ class DynamoMediaRepository:
     def delete(self, media_id: str) -> None:
         """Remove the record."""
         MediaModel(media_id).delete()
+
+    def pending_since(self, before: datetime, limit: int) -> list[MediaItem]:
+        """Items still pending whose last change is older than before (oldest first)."""
+        query = MediaModel.status_index.query(
+            MediaStatus.PENDING.value, range_key_condition=MediaModel.updated_at < before, limit=limit
+        )
+        return [_to_item(m) for m in query]
+
+    def delete_if_pending(self, media_id: str) -> bool:
+        """Remove a record only while it is still pending; False if it moved on meanwhile."""
+        try:
+            MediaModel(media_id).delete(condition=MediaModel.status == MediaStatus.PENDING.value)
+        except DeleteError as exc:
+            if _is_condition_failure(exc):
+                return False
+            raise
+        return True
 
     def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
         """The owner's items declared with this SHA-256."""
