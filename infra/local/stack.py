@@ -155,9 +155,12 @@ class DevStack:
                 [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name],
                 cwd=ROOT,
                 env=self.env,
-                check=True,
+                check=False,
                 capture_output=True,
+                text=True,
             )
+            if provisioned.returncode != 0:
+                raise RuntimeError(f"provisioning the local resources failed:\n{provisioned.stderr[-4000:]}")
             self.env.update(json.loads(provisioned.stdout))
             identity = self._spawn(
                 "identity", "-m", "infra.identity.server", "--host", self.host, "--port", str(self.ports.identity)
