@@ -28,7 +28,7 @@ NO_DEPS_SPECS = $(shell sed -n 's/^# *no-deps: *//p' $(LAYER_RECIPES))
 $(STAMP): requirements.txt requirements-dev.txt $(LAYER_RECIPES)
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (looked in PATH and $(PYENV_ROOT)/versions)"; exit 1; }
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip<26.3'  # chalice 1.34 needs pip<26.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(if $(NO_DEPS_SPECS),$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(NO_DEPS_SPECS))
 	touch $@
