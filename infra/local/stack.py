@@ -176,11 +176,10 @@ class DevStack:
         return self
 
     def stop(self) -> None:
-        """Stop every child, newest first: SIGTERM, then SIGKILL after a grace period."""
-        for _, process, _ in reversed(self._children):
+        """Stop every child, newest first (workers before the emulator they poll): SIGTERM, then SIGKILL."""
+        for _, process, log in reversed(self._children):
             if process.poll() is None:
                 process.terminate()
-        for _, process, log in reversed(self._children):
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:

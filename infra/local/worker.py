@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from chalice.local import LambdaContext
 
 SqsHandler = Callable[[dict[str, Any], Any], Any]
@@ -91,9 +92,13 @@ class QueueWorker:
         return len(messages)
 
     def run(self, stop: threading.Event) -> None:
-        """Poll until stop is set."""
+        """Poll until stop is set; an unreachable queue is retried (the emulator may be restarting)."""
         while not stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            except (BotoCoreError, ClientError) as exc:
+                print(f"worker: queue unreachable ({type(exc).__name__}); retrying", file=sys.stderr, flush=True)
+                stop.wait(1.0)
 
 
 def main(argv: list[str] | None = None) -> int:
