@@ -135,6 +135,7 @@ def media_processor() -> MediaProcessor:
     settings = get_settings()
     renderer = LocalRenderer(
         max_image_pixels=settings.max_image_pixels,
+        image_budget_s=settings.image_time_budget_seconds,
         video=VideoLimits(
             max_duration_s=settings.max_video_seconds,
             max_pixels=settings.max_video_pixels,

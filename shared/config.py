@@ -53,6 +53,7 @@ class Settings:
         "video/webm",
     )
     max_image_pixels: int = 100_000_000
+    image_time_budget_seconds: int = 60
     max_video_seconds: int = 600
     max_video_pixels: int = 7680 * 4320
     video_long_side: int = 1280

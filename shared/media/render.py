@@ -9,7 +9,8 @@ from typing import Any
 
 from shared.domain.media import MediaKind
 from shared.domain.ports import MediaAnalysis, RenditionFile
-from shared.media.images import render_image
+from shared.media.budget import time_budget
+from shared.media.images import RenderedImage, render_image
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,23 @@ class VideoLimits:
 
 
 class LocalRenderer:
-    """Renders originals stored on local disk."""
+    """Renders originals stored on local disk, each within a time budget."""
 
-    def __init__(self, *, max_image_pixels: int, video: VideoLimits = VideoLimits()) -> None:
+    def __init__(
+        self, *, max_image_pixels: int, video: VideoLimits = VideoLimits(), image_budget_s: float = 60.0
+    ) -> None:
         self._max_pixels = max_image_pixels
         self._video = video
+        self._image_budget = image_budget_s
 
     def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
         """Metadata and renditions of a photo or a video."""
         if kind is MediaKind.VIDEO:
-            return self._render_video(path, workdir)
-        return self._render_image(path)
+            # The transcode checks its own budget as it goes; the margin covers probing and the poster.
+            with time_budget(self._video.time_budget_s + 60):
+                return self._render_video(path, workdir)
+        with time_budget(self._image_budget):
+            return self._render_image(path)
 
     def _render_image(self, path: str) -> MediaAnalysis:
         result = render_image(path, max_pixels=self._max_pixels)
@@ -43,17 +50,7 @@ class LocalRenderer:
             height=result.metadata.height,
             taken_at=result.metadata.taken_at or "",
             metadata=facts,
-            renditions=[
-                RenditionFile(
-                    name=r.name,
-                    width=r.width,
-                    height=r.height,
-                    content_type=r.content_type,
-                    extension=r.extension,
-                    data=r.data,
-                )
-                for r in result.renditions
-            ],
+            renditions=_as_files(result.renditions),
             placeholder=result.placeholder,
             colors=tuple(result.colors),
         )
@@ -69,17 +66,7 @@ class LocalRenderer:
         poster.save(buffer, format="JPEG", quality=82)
         # The poster goes through the same photo pipeline, so a video gets a preview, thumbnail and placeholder.
         stills = render_image(buffer.getvalue(), max_pixels=self._max_pixels)
-        renditions = [
-            RenditionFile(
-                name="poster" if r.name == "preview" else r.name,
-                width=r.width,
-                height=r.height,
-                content_type=r.content_type,
-                extension=r.extension,
-                data=r.data,
-            )
-            for r in stills.renditions
-        ]
+        renditions = _as_files(stills.renditions, renamed={"preview": "poster"})
         facts: dict[str, Any] = {"video": meta.to_dict()}
         if video.needs_transcode(meta, max_long_side=limits.transcode_long_side):
             target = os.path.join(workdir, "web.mp4")
@@ -110,3 +97,19 @@ class LocalRenderer:
             placeholder=stills.placeholder,
             colors=tuple(stills.colors),
         )
+
+
+def _as_files(renditions: list[RenderedImage], renamed: dict[str, str] | None = None) -> list[RenditionFile]:
+    """Encoded photo renditions as the processor stores them (optionally under other names)."""
+    names = renamed or {}
+    return [
+        RenditionFile(
+            name=names.get(r.name, r.name),
+            width=r.width,
+            height=r.height,
+            content_type=r.content_type,
+            extension=r.extension,
+            data=r.data,
+        )
+        for r in renditions
+    ]
