@@ -40,5 +40,5 @@ def analyzer(event: SQSEvent) -> dict[str, Any]:
 
 @app.schedule("rate(1 hour)", name="janitor")
 def janitor(event: CloudWatchEvent) -> dict[str, int]:
-    """Hourly upkeep: declared uploads whose bytes never came give their quota back."""
-    return {"expired_uploads": dependencies.upload_janitor().sweep(datetime.now(UTC))}
+    """Hourly upkeep: uploads whose bytes never came give their quota back; old trash is deleted for good."""
+    return dependencies.janitor().sweep(datetime.now(UTC))

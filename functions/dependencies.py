@@ -24,7 +24,7 @@ from shared.adapters.storage import S3Storage
 from shared.config import get_settings
 from shared.domain.analysis import DescriptionRequests, MediaAnalyzer, Task
 from shared.domain.library import MediaLibrary
-from shared.domain.maintenance import UploadJanitor
+from shared.domain.maintenance import Janitor
 from shared.domain.media import MediaItem
 from shared.domain.processing import MediaProcessor, ObjectCreated
 from shared.domain.uploads import UploadLimits, UploadService
@@ -236,10 +236,16 @@ def process_directly() -> Callable[[ObjectCreated], str]:
 
 
 @lru_cache(maxsize=1)
-def upload_janitor() -> UploadJanitor:
-    """Scheduled upkeep of abandoned uploads."""
-    return UploadJanitor(
-        repository(), storage(), quota_ledger(), max_age=timedelta(hours=get_settings().abandoned_upload_hours)
+def janitor() -> Janitor:
+    """Scheduled upkeep: abandoned uploads, old trash."""
+    settings = get_settings()
+    return Janitor(
+        repository(),
+        storage(),
+        quota_ledger(),
+        media_library().purge_item,
+        upload_max_age=timedelta(hours=settings.abandoned_upload_hours),
+        trash_retention=timedelta(days=settings.trash_retention_days),
     )
 
 
@@ -262,7 +268,7 @@ _BUILDERS = (
     analysis_requests,
     media_analyzer,
     description_requests,
-    upload_janitor,
+    janitor,
 )
 
 

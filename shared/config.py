@@ -65,6 +65,8 @@ class Settings:
     processing_max_receives: int = 3
     # A declared upload whose bytes never arrived is removed (and its quota released) after this long.
     abandoned_upload_hours: int = 24
+    # Items stay in the trash this long, then are deleted for good.
+    trash_retention_days: int = 30
     idempotency_table: str = "media-vault-local-idempotency"
     settings_table: str = "media-vault-local-settings"
     analysis_queue_url: str = ""

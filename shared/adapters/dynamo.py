@@ -62,6 +62,17 @@ class StatusIndex(GlobalSecondaryIndex["MediaModel"]):
     updated_at = UTCDateTimeAttribute(range_key=True)
 
 
+class TrashIndex(GlobalSecondaryIndex["MediaModel"]):
+    """Trashed items by when they were trashed (sparse: only trashed items carry trash_partition)."""
+
+    class Meta:
+        index_name = "trash-index"
+        projection = AllProjection()
+
+    trash_partition = UnicodeAttribute(hash_key=True)
+    trashed_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OwnerTakenIndex(GlobalSecondaryIndex["MediaModel"]):
     """Items of one owner by when they were taken (creation time when unknown)."""
 
@@ -116,6 +127,7 @@ class MediaModel(Model):
     metadata = JSONAttribute(null=True)
     revision = NumberAttribute(default=0)
     trashed_at = UTCDateTimeAttribute(null=True)
+    trash_partition = UnicodeAttribute(null=True)
     upload_id = UnicodeAttribute(null=True)
     version_id = UnicodeAttribute(null=True)
     sequencer = UnicodeAttribute(null=True)
@@ -127,6 +139,10 @@ class MediaModel(Model):
     owner_taken_index = OwnerTakenIndex()
     checksum_index = ChecksumIndex()
     status_index = StatusIndex()
+    trash_index = TrashIndex()
+
+
+_TRASH = "trashed"  # the one partition of the sparse trash index
 
 
 def _bind(model: type[Model], table_name: str, region: str) -> None:
@@ -340,14 +356,14 @@ class DynamoMediaRepository:
         now = datetime.now(UTC)
         model = MediaModel(media_id)
         if trashed:
-            action = MediaModel.trashed_at.set(now)
+            actions = [MediaModel.trashed_at.set(now), MediaModel.trash_partition.set(_TRASH)]
             condition = MediaModel.media_id.exists() & MediaModel.trashed_at.does_not_exist()
         else:
-            action = MediaModel.trashed_at.remove()
+            actions = [MediaModel.trashed_at.remove(), MediaModel.trash_partition.remove()]
             condition = MediaModel.trashed_at.exists()
         try:
             model.update(
-                actions=[action, MediaModel.updated_at.set(now), MediaModel.revision.set(MediaModel.revision + 1)],
+                actions=[*actions, MediaModel.updated_at.set(now), MediaModel.revision.set(MediaModel.revision + 1)],
                 condition=condition,
             )
         except UpdateError as exc:
@@ -359,6 +375,11 @@ class DynamoMediaRepository:
     def delete(self, media_id: str) -> None:
         """Remove the record."""
         MediaModel(media_id).delete()
+
+    def trashed_before(self, before: datetime, limit: int) -> list[MediaItem]:
+        """Items in the trash since before a time (oldest first)."""
+        query = MediaModel.trash_index.query(_TRASH, range_key_condition=MediaModel.trashed_at < before, limit=limit)
+        return [_to_item(m) for m in query]
 
     def pending_since(self, before: datetime, limit: int) -> list[MediaItem]:
         """Items still pending whose last change is older than before (oldest first)."""

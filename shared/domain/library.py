@@ -257,8 +257,12 @@ class MediaLibrary:
         item = self.get(principal, media_id, Action.DELETE)
         if not item.trashed:
             raise Conflict("move the item to the trash before deleting it permanently")
+        self.purge_item(item)
+
+    def purge_item(self, item: MediaItem) -> None:
+        """Remove an item's objects (all versions), derivatives and record; give its bytes back."""
         self._storage.purge(exact_keys=[item.object_key], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
-        self._repository.delete(media_id)
+        self._repository.delete(item.media_id)
         if self._on_purge is not None:
             self._on_purge(item)
 

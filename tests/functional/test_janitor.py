@@ -43,10 +43,34 @@ def test_abandoned_uploads_expire_and_release_quota(
 
     result = janitor(load_event("schedule"), LambdaContext("janitor", 256))
 
-    assert result == {"expired_uploads": 2}
+    assert result == {"expired_uploads": 2, "purged_trash": 0}
     remaining = {m.media_id for m in MediaModel.scan()}
     assert remaining == {recent, arrived}
     assert UserModel.get("user-alice").reserved_bytes == 5000
     uploads = s3.list_multipart_uploads(Bucket=aws["MEDIA_BUCKET"]).get("Uploads", [])
     assert uploads == []
-    assert janitor(load_event("schedule"), LambdaContext("janitor", 256)) == {"expired_uploads": 0}
+    assert janitor(load_event("schedule"), LambdaContext("janitor", 256)) == {"expired_uploads": 0, "purged_trash": 0}
+
+
+def test_trash_older_than_the_retention_is_deleted_for_good(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    from tests.functional.flows import ready_item
+
+    alice = tokens.token("alice")
+    old = ready_item(api, s3, sqs, aws["PROCESSING_QUEUE_URL"], alice)
+    recent = ready_item(api, s3, sqs, aws["PROCESSING_QUEUE_URL"], alice)
+    kept = ready_item(api, s3, sqs, aws["PROCESSING_QUEUE_URL"], alice)
+    for media_id in (old, recent):
+        assert api.call("DELETE", f"/media/{media_id}", alice).status_code == 204
+    MediaModel(old).update(actions=[MediaModel.trashed_at.set(datetime.now(UTC) - timedelta(days=31))])
+    before = UserModel.get("user-alice").reserved_bytes
+    old_size = MediaModel.get(old).size
+
+    assert janitor(load_event("schedule"), LambdaContext("janitor", 256)) == {"expired_uploads": 0, "purged_trash": 1}
+
+    assert {m.media_id for m in MediaModel.scan()} == {recent, kept}
+    assert UserModel.get("user-alice").reserved_bytes == before - old_size
+    keys = [v["Key"] for v in s3.list_object_versions(Bucket=aws["MEDIA_BUCKET"]).get("Versions", [])]
+    assert not [k for k in keys if old in k]
+    assert [k for k in keys if recent in k]
