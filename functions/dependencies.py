@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from botocore.config import Config
 
 from shared.adapters.analysis import LocalAnalyst, SqsAnalysisRequests
@@ -30,6 +25,9 @@ from shared.domain.processing import MediaProcessor, ObjectCreated
 from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
 from shared.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 
 @lru_cache(maxsize=1)
@@ -202,6 +200,9 @@ def description_requests() -> DescriptionRequests:
 @lru_cache(maxsize=1)
 def idempotency_config() -> IdempotencyConfig:
     """One processing run per (bucket, key, version id, sequencer); results kept a day."""
+    # Imported here: only the processor uses idempotency, the API's cold start skips it.
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
     return IdempotencyConfig(
         event_key_jmespath="[bucket, key, version_id, sequencer]",
         raise_on_no_idempotency_key=True,
@@ -212,6 +213,8 @@ def idempotency_config() -> IdempotencyConfig:
 @lru_cache(maxsize=1)
 def process_once() -> Callable[..., str]:
     """The processor behind Powertools idempotency (state in the idempotency table)."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
     persistence = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table)
     config = idempotency_config()
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint
 
 from functions import dependencies
 from functions.api.access import allowed_roles
@@ -77,8 +77,3 @@ def json_body(bp: Blueprint) -> Any:
         return bp.current_request.json_body
     except Exception as exc:  # Chalice raises BadRequestError for malformed JSON
         raise ValidationError("the body is not valid JSON") from exc
-
-
-def created(body: Any) -> Response:
-    """201 with a JSON body."""
-    return Response(body=body, status_code=201)

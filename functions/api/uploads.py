@@ -8,7 +8,6 @@ from chalice.app import Blueprint, Response
 
 from functions import dependencies
 from functions.api.routing import current_user, json_body, principal, route
-from shared.domain.errors import ValidationError
 from shared.domain.uploads import UploadRequest
 
 bp = Blueprint(__name__)
@@ -55,8 +54,6 @@ def abort_upload(media_id: str) -> Response:
 def create_version(media_id: str) -> Response:
     """Upload a replacement original; the previous one stays as an older version."""
     request = UploadRequest.parse(json_body(bp), filename_required=False)
-    if request.force:
-        raise ValidationError("force does not apply to versions")
     ticket = dependencies.upload_service().issue_version(principal(bp), media_id, request, current_user().quota_bytes)
     return Response(body=ticket, status_code=201)
 

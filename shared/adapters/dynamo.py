@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,10 +163,6 @@ def _owner_sha256(owner_id: str, sha256: str) -> str | None:
     return f"{owner_id}#{sha256}" if sha256 else None
 
 
-def _taken_sort(taken: str, created_at: datetime) -> str:
-    return taken or created_at.isoformat()
-
-
 def _to_item(model: MediaModel) -> MediaItem:
     renditions = {
         name: Rendition(
@@ -283,7 +280,7 @@ class DynamoMediaRepository:
             object_key=item.object_key,
             sha256=item.sha256 or None,
             owner_sha256=_owner_sha256(item.owner_id, item.sha256),
-            taken_sort=_taken_sort(item.effective_taken_at, item.created_at),
+            taken_sort=item.taken_sort,
             search_text=_search_text(item.filename, item.title, item.description),
             upload_id=item.upload_id or None,
         )
@@ -318,11 +315,8 @@ class DynamoMediaRepository:
         position = results.last_evaluated_key
         return Page(items=items, cursor=dict(position) if position else None)
 
-    def update_details(self, media_id: str, expected_revision: int, changes: DetailChanges) -> MediaItem:
-        """Owner edits, only if nobody changed the item since expected_revision."""
-        current = self.get(media_id)
-        if current is None:
-            raise NotFound("media not found")
+    def update_details(self, current: MediaItem, changes: DetailChanges) -> MediaItem:
+        """Owner edits of the item as read, only if nobody changed it since (its revision is the guard)."""
         title = current.title if changes.title is None else changes.title
         description = current.description if changes.description is None else changes.description
         override = current.taken_at_override if changes.taken_at_override is None else changes.taken_at_override
@@ -332,7 +326,7 @@ class DynamoMediaRepository:
             MediaModel.title.set(title),
             MediaModel.description.set(description),
             MediaModel.search_text.set(_search_text(current.filename, title, description)),
-            MediaModel.taken_sort.set(_taken_sort(override or current.taken_at, current.created_at)),
+            MediaModel.taken_sort.set(replace(current, taken_at_override=override).taken_sort),
         ]
         if changes.tags is not None:
             actions.append(MediaModel.tags.set(set(changes.tags)) if changes.tags else MediaModel.tags.remove())
@@ -342,9 +336,9 @@ class DynamoMediaRepository:
             )
         if changes.location_visible is not None:
             actions.append(MediaModel.location_visible.set(changes.location_visible))
-        model = MediaModel(media_id)
+        model = MediaModel(current.media_id)
         try:
-            model.update(actions=actions, condition=MediaModel.revision == expected_revision)
+            model.update(actions=actions, condition=MediaModel.revision == current.revision)
         except UpdateError as exc:
             if _is_condition_failure(exc):
                 raise Conflict("the item changed since the version the edit was based on") from exc
@@ -496,15 +490,12 @@ class DynamoMediaRepository:
             actions += [MediaModel.renditions.remove(), MediaModel.placeholder.remove()]
         if result is not None:
             analysis = result.analysis
-            current = self.get(media_id)
-            override = current.taken_at_override if current else ""
-            created = current.created_at if current else now
             actions += [
                 MediaModel.width.set(analysis.width),
                 MediaModel.height.set(analysis.height),
                 MediaModel.metadata.set({**analysis.metadata, "colors": list(analysis.colors)}),
                 MediaModel.placeholder.set(analysis.placeholder),
-                MediaModel.taken_sort.set(_taken_sort(override or analysis.taken_at, created)),
+                MediaModel.taken_sort.set(result.taken_sort),
                 MediaModel.renditions.set(
                     {
                         name: {"key": r.key, "width": r.width, "height": r.height, "content_type": r.content_type}

@@ -142,7 +142,7 @@ class MediaAnalyzer:
 class DescriptionRequests:
     """Owner-facing: ask for a (new) AI description."""
 
-    def __init__(self, repository: Any, requests: AnalysisRequests) -> None:
+    def __init__(self, repository: AnalysisRepository, requests: AnalysisRequests) -> None:
         self._repository = repository
         self._requests = requests
 

@@ -236,7 +236,7 @@ class MediaLibrary:
             raise Conflict(
                 f"the item changed: it is at version {item.revision}, the edit was based on {patch.revision}"
             )
-        return self.view(self._repository.update_details(media_id, patch.revision, patch.changes))
+        return self.view(self._repository.update_details(item, patch.changes))
 
     def trash(self, principal: Principal, media_id: str) -> None:
         """Move an item to the trash (reversible)."""

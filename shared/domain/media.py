@@ -89,6 +89,11 @@ class MediaItem:
         return self.taken_at_override or self.taken_at
 
     @property
+    def taken_sort(self) -> str:
+        """What "sort by taken" orders by: when it was taken, or when it was uploaded if nobody knows."""
+        return self.effective_taken_at or self.created_at.isoformat()
+
+    @property
     def trashed(self) -> bool:
         """True while the item is in the trash."""
         return self.trashed_at is not None

@@ -139,8 +139,8 @@ class MediaRepository(Protocol):
     def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
         """One page of an owner's items matching query."""
 
-    def update_details(self, media_id: str, expected_revision: int, changes: DetailChanges) -> MediaItem:
-        """Apply owner edits if the item is still at expected_revision; Conflict otherwise."""
+    def update_details(self, item: MediaItem, changes: DetailChanges) -> MediaItem:
+        """Apply owner edits to item if it is still at item.revision; Conflict otherwise."""
 
     def set_trashed(self, media_id: str, trashed: bool) -> MediaItem:
         """Move into or out of the trash; Conflict if it already is where asked."""
@@ -220,6 +220,7 @@ class ProcessingResult:
     renditions: dict[str, Rendition]
     version_id: str
     sequencer: str
+    taken_sort: str
 
 
 class MediaRenderer(Protocol):

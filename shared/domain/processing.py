@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
@@ -159,7 +159,11 @@ class MediaProcessor:
             for r in analysis.renditions
         }
         return ProcessingResult(
-            analysis=analysis, renditions=renditions, version_id=downloaded.version_id, sequencer=event.sequencer
+            analysis=analysis,
+            renditions=renditions,
+            version_id=downloaded.version_id,
+            sequencer=event.sequencer,
+            taken_sort=replace(item, taken_at=analysis.taken_at).taken_sort,
         )
 
     def give_up(self, event: ObjectCreated, reason: str) -> bool:

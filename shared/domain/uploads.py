@@ -166,6 +166,8 @@ class UploadService:
         self, principal: Principal, media_id: str, request: UploadRequest, quota_bytes: int
     ) -> dict[str, Any]:
         """Upload a replacement original to the same key; the old one stays as an older version."""
+        if request.force:
+            raise ValidationError("force does not apply to versions")
         item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
         if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
             raise Conflict(

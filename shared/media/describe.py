@@ -294,18 +294,19 @@ def _subject_sentence(facts: MediaFacts, *, with_title: bool = True) -> str:
     return _capitalised(", ".join(clauses)) + "."
 
 
+def _capture(facts: MediaFacts) -> tuple[str | None, str | None, str | None]:
+    """(equipment, when, where) as phrases; where only when the owner allows the location."""
+    return _equipment(facts), format_taken_at(facts.taken_at), _place(facts)
+
+
 def _capture_sentence(facts: MediaFacts) -> str | None:
     """Camera, lens, time and (when allowed) place as one sentence; None when none of them is known."""
-    parts = []
-    equipment = _equipment(facts)
-    if equipment:
-        parts.append(f"with {equipment}")
-    when = format_taken_at(facts.taken_at)
-    if when:
-        parts.append(f"on {when}")
-    where = _place(facts)
-    if where:
-        parts.append(f"at coordinates {where}")
+    equipment, when, where = _capture(facts)
+    parts = [
+        text
+        for text, known in ((f"with {equipment}", equipment), (f"on {when}", when), (f"at coordinates {where}", where))
+        if known
+    ]
     if not parts:
         return None
     verb = "recorded" if facts.kind == "video" else "taken"
@@ -558,15 +559,16 @@ def build_prompt(facts: MediaFacts, *, with_image: bool, threshold: float = DEFA
             "from the facts below only, without inventing what it shows."
         )
     facts_lines = [f"- Kind: {_subject_sentence(facts, with_title=False).removesuffix('.').lower()}"]
-    equipment = _equipment(facts)
-    if equipment:
-        facts_lines.append(f"- Camera: {equipment}")
-    when = format_taken_at(facts.taken_at)
-    if when:
-        facts_lines.append(f"- Taken: {when}")
-    where = _place(facts)
-    if where:
-        facts_lines.append(f"- Place (GPS): {where}")
+    equipment, when, where = _capture(facts)
+    facts_lines += [
+        line
+        for line, known in (
+            (f"- Camera: {equipment}", equipment),
+            (f"- Taken: {when}", when),
+            (f"- Place (GPS): {where}", where),
+        )
+        if known
+    ]
     names = color_names(facts.dominant_colors)
     if names:
         facts_lines.append(f"- Dominant colours: {_join(names)}")

@@ -43,9 +43,9 @@ class MemoryRepository:
         items = [i for i in self.items.values() if i.owner_id == owner_id and i.trashed == query.trashed]
         return Page(items=items[:limit], cursor=None)
 
-    def update_details(self, media_id: str, expected_revision: int, changes: DetailChanges) -> MediaItem:
-        item = self.items[media_id]
-        if item.revision != expected_revision:
+    def update_details(self, current: MediaItem, changes: DetailChanges) -> MediaItem:
+        item = self.items[current.media_id]
+        if item.revision != current.revision:
             raise Conflict("stale")
         item.revision += 1
         item.title = changes.title if changes.title is not None else item.title
