@@ -28,7 +28,7 @@ _MAX_COMPONENTS = 9
 _BACKGROUND = (255, 255, 255)
 
 # EXIF orientation -> the transpose that turns the pixels upright (as ImageOps.exif_transpose does).
-_UPRIGHT = {
+UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -122,7 +122,7 @@ def _small_rgb(image: Image.Image, side: int) -> Image.Image:
         target = (max(1, round(width * scale)), max(1, round(height * scale)))
         # A box filter averages every source pixel into its cell: the mean colour survives intact.
         source = source.resize(target, Image.Resampling.BOX)
-    transpose = _UPRIGHT.get(exif_orientation(image))
+    transpose = UPRIGHT.get(exif_orientation(image))
     if transpose is not None:
         source = source.transpose(transpose)
     if source.mode in ("RGBA", "LA"):

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import io
+import math
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from shared.domain.errors import RejectedMedia, UnreadableMedia
+from shared.media import images
 from shared.media.formats import heif_supported
 from shared.media.images import render_image
-from tests.support.images import image_format, image_size, jpeg_bytes, png_bytes
+from shared.media.placeholder import blurhash
+from tests.support.images import image_format, image_size, jpeg_bytes, photo_bytes, png_bytes
 
 
-def _by_name(result: object) -> dict[str, object]:
-    return {r.name: r for r in result.renditions}  # type: ignore[attr-defined]
+def _by_name(result: images.ImageResult) -> dict[str, images.RenderedImage]:
+    return {r.name: r for r in result.renditions}
 
 
 def test_jpeg_gets_a_jpeg_preview_and_a_webp_thumbnail_bounded_by_the_long_side() -> None:
@@ -99,3 +102,145 @@ def test_formats_outside_the_allowlist_are_refused() -> None:
     Image.new("RGB", (10, 10)).save(out, format="BMP")
     with pytest.raises(UnreadableMedia):
         render_image(out.getvalue(), max_pixels=10**8)
+
+
+# --- resizing: strips, threads, planes ----------------------------------------------------------------
+
+
+def _psnr(got: Image.Image, want: Image.Image) -> float:
+    a, b = got.convert("RGB").tobytes(), want.convert("RGB").tobytes()
+    mse = sum((x - y) ** 2 for x, y in zip(a, b, strict=True)) / len(a)
+    return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def _max_difference(got: Image.Image, want: Image.Image) -> int:
+    assert got.mode == want.mode and got.size == want.size
+    return max(abs(x - y) for x, y in zip(got.tobytes(), want.tobytes(), strict=True))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+@pytest.mark.parametrize(("size", "px"), [((900, 700), 640), ((1200, 300), 256), ((333, 1001), 200)])
+def test_a_resize_cut_into_strips_on_threads_matches_pillows_one_piece_resize(
+    monkeypatch: pytest.MonkeyPatch, mode: str, size: tuple[int, int], px: int
+) -> None:
+    monkeypatch.setattr(images, "_PARALLEL_FROM", 1)  # strips even for these small images
+    monkeypatch.setenv("MEDIA_IMAGE_THREADS", "3")
+    source = Image.effect_noise(size, 60).convert(mode) if mode == "L" else _noisy(size, mode)
+    got = images._resize_plan(source, px).run()
+    scale = px / max(size)
+    target = (round(size[0] * scale), round(size[1] * scale))
+    assert len(images._resize_plan(source, px).pieces) == 3
+    want = source.resize(target, Image.Resampling.LANCZOS, reducing_gap=images._REDUCING_GAP)
+    if mode == "RGBA":  # compared as seen: colour where alpha is 0 is arbitrary, and tiny alpha amplifies it
+        got, want = got.convert("RGBa"), want.convert("RGBa")
+    # The same source rows and weights as one piece; a strip boundary may round one level differently (and
+    # RGBA's trip back from premultiplied alpha one more).
+    assert _max_difference(got, want) <= (2 if mode == "RGBA" else 1)
+
+
+def _noisy(size: tuple[int, int], mode: str) -> Image.Image:
+    bands = [Image.effect_noise(size, 40 + 10 * i) for i in range(len(mode))]
+    if mode == "RGBA":  # alpha that is not flat, so premultiplication matters
+        bands[3] = Image.linear_gradient("L").resize(size)
+    return Image.merge(mode, bands)
+
+
+def test_renditions_are_the_same_with_one_thread_or_several(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = photo_bytes(2400, 1800, seed=3)
+    outputs = {}
+    for threads in ("1", "2", "4"):
+        monkeypatch.setenv("MEDIA_IMAGE_THREADS", threads)
+        result = render_image(data, max_pixels=10**8)
+        outputs[threads] = [Image.open(io.BytesIO(r.data)).convert("RGB") for r in result.renditions]
+        assert result.placeholder == render_image(data, max_pixels=10**8).placeholder
+    for threads in ("2", "4"):
+        for got, want in zip(outputs[threads], outputs["1"], strict=True):
+            assert _psnr(got, want) > 50
+
+
+def test_a_jpeg_preview_resized_as_ycbcr_planes_matches_an_rgb_lanczos_resize() -> None:
+    """Luma at full size, chroma at half: colours land where they should, as sharp as an RGB resize."""
+    data = photo_bytes(2400, 1800, seed=5)
+    result = render_image(data, max_pixels=10**8)
+    preview = _by_name(result)["preview"]
+    with Image.open(io.BytesIO(data)) as source:
+        reference = source.convert("RGB").resize((1440, 1080), Image.Resampling.LANCZOS)
+        rgb_path = source.convert("RGB").resize((1440, 1080), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    rgb_path.save(out, format="JPEG", quality=82)
+    with Image.open(io.BytesIO(out.getvalue())) as rgb_preview:
+        baseline = _psnr(rgb_preview, reference)
+    with Image.open(io.BytesIO(preview.data)) as got:
+        assert _psnr(got, reference) > baseline - 0.3
+
+
+@pytest.mark.parametrize("keep_rgb", [False, True], ids=["ycbcr-coded", "rgb-coded"])
+def test_colours_survive_both_ways_a_jpeg_can_be_coded(keep_rgb: bool) -> None:
+    image = Image.new("RGB", (1600, 1200), (200, 30, 40))
+    image.paste((20, 60, 210), (800, 0, 1600, 1200))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=95, keep_rgb=keep_rgb)
+    result = render_image(out.getvalue(), max_pixels=10**8)
+    for rendition in result.renditions:
+        with Image.open(io.BytesIO(rendition.data)) as got:
+            rgb = got.convert("RGB")
+            left, right = rgb.getpixel((rgb.width // 5, rgb.height // 2)), rgb.getpixel((4 * rgb.width // 5, 10))
+        assert all(abs(a - b) <= 12 for a, b in zip(left, (200, 30, 40), strict=True)), left
+        assert all(abs(a - b) <= 12 for a, b in zip(right, (20, 60, 210), strict=True)), right
+
+
+@pytest.mark.parametrize(("space", "kept"), [("sRGB", True), ("LAB", False)])
+def test_renditions_carry_the_source_rgb_colour_profile(space: str, kept: bool) -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile(space)).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 900), "olive").save(out, format="JPEG", icc_profile=profile)
+    for rendition in render_image(out.getvalue(), max_pixels=10**8).renditions:
+        with Image.open(io.BytesIO(rendition.data)) as got:
+            assert got.info.get("icc_profile") == (profile if kept else None)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_the_placeholder_and_thumbnail_are_upright_when_the_source_is_turned(orientation: int) -> None:
+    upright = Image.new("RGB", (1200, 1600), "black")
+    upright.paste("white", (0, 0, 1200, 400))  # white band along the top of the upright picture
+    turned = upright.transpose(
+        {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}[orientation]
+    )
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    turned.save(out, format="JPEG", quality=95, exif=exif.tobytes())
+    result = render_image(out.getvalue(), max_pixels=10**8)
+    thumbnail = _by_name(result)["thumbnail"]
+    with Image.open(io.BytesIO(thumbnail.data)) as got:
+        assert got.size == (192, 256)
+        top, bottom = got.convert("L").getpixel((96, 20)), got.convert("L").getpixel((96, 236))
+    assert top > 200 and bottom < 50
+    assert result.placeholder == blurhash(upright.resize((192, 256), Image.Resampling.LANCZOS))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_errors_inside_worker_threads_still_reach_the_caller(monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
+    monkeypatch.setenv("MEDIA_IMAGE_THREADS", threads)
+    truncated = photo_bytes(2400, 1800)[:60_000]
+    with pytest.raises(UnreadableMedia, match="corrupt"):
+        render_image(truncated, max_pixels=10**8)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"MEDIA_IMAGE_THREADS": "3"}, 3),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1536"}, 1),  # under one vCPU's worth
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3538"}, 2),
+        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "10240", "MEDIA_IMAGE_THREADS": "1"}, 1),
+    ],
+)
+def test_image_threads_follow_the_cpu_a_lambda_gets(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: int
+) -> None:
+    monkeypatch.delenv("MEDIA_IMAGE_THREADS", raising=False)
+    monkeypatch.setattr(images.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5})
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert images._threads() == expected
