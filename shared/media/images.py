@@ -322,7 +322,7 @@ def _threads() -> int:
     """Threads an image may use: the CPUs this process may run on (at most 4); MEDIA_IMAGE_THREADS overrides.
 
     On Lambda, CPU comes with memory, one vCPU's worth per 1,769 MB, whatever the CPU count shows: below
-    that, a second thread only adds overhead (about 9% more CPU time in `make bench`).
+    that, a second thread only adds overhead (3-10% more CPU time per photo in `make bench` runs).
     """
     configured = os.environ.get("MEDIA_IMAGE_THREADS", "")
     if configured.isdigit() and int(configured) > 0:
