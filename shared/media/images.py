@@ -67,6 +67,8 @@ def open_image(source: str | bytes, max_pixels: int) -> Image.Image:
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with warnings.catch_warnings():
+            # Opening a JPEG parses its EXIF (for DPI): malformed EXIF warns, and the metadata reader copes.
+            warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(stream, formats=image_formats())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
