@@ -137,7 +137,7 @@ def render_image(
             image.load()
             upright = UPRIGHT.get(exif_orientation(image))
             decoded = _web_mode(image)
-        planes = decoded.split() if decoded.mode == "YCbCr" else ()  # split once for every rendition
+        planes = _planes(decoded, targets[0][2])  # made once for every rendition
         resized = _Plan.run_all([_resize_plan(decoded, px, planes) for _, px, _ in targets])
         if upright is not None:
             # Turned upright after resizing, not before: the same pixels for a fraction of the work.
@@ -189,21 +189,36 @@ def _encode(name: str, image: Image.Image, encoding: str, px: int, icc: bytes | 
     )
 
 
+def _planes(image: Image.Image, encoding: str) -> tuple[Image.Image, ...]:
+    """Luma, blue and red chroma planes to resize one by one, or () to resize the image as it is.
+
+    A YCbCr decode is split. An opaque RGB image bound for a JPEG preview gets its luma from convert("L")
+    (the same BT.601 weights as JPEG's Y) and its chroma from a half-size copy: chroma is linear in RGB, so
+    halving first gives the same planes for a quarter of Pillow's slow RGB-to-YCbCr conversion.
+    """
+    if image.mode == "YCbCr":
+        return tuple(image.split())
+    if image.mode == "RGB" and encoding == "JPEG" and min(image.size) >= 2:
+        _, blue, red = image.reduce(2).convert("YCbCr").split()
+        return image.convert("L"), blue, red
+    return ()
+
+
 def _resize_plan(image: Image.Image, px: int, planes: tuple[Image.Image, ...] = ()) -> _Plan:
     """How to make image at most px on its long side, aspect kept, LANCZOS-resampled (smaller images are kept).
 
-    YCbCr is resized plane by plane: luma at the target size, chroma at half of it (as a 4:2:0 JPEG or WebP
-    keeps it), repeated 2x2 so the encoder's own 2x2 averaging gets those values back. planes is
-    image.split() when the caller already has it.
+    With planes (see _planes) the result is YCbCr, resized plane by plane: luma at the target size, chroma
+    at half of it (as a 4:2:0 JPEG or WebP keeps it), repeated 2x2 so the encoder's own 2x2 averaging gets
+    those values back.
     """
     width, height = image.size
     if max(width, height) <= px:
         return _Plan([lambda: image], _only)
     scale = px / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    if image.mode != "YCbCr":
+    if not planes:
         return _scaled(image, size)
-    luma_plane, blue, red = planes or image.split()
+    luma_plane, blue, red = planes
     luma = _scaled(luma_plane, size)
     count = len(luma.pieces)
 
@@ -216,9 +231,9 @@ def _resize_plan(image: Image.Image, px: int, planes: tuple[Image.Image, ...] = 
 def _chroma(plane: Image.Image, size: tuple[int, int]) -> Image.Image:
     """A chroma plane resized to half of size, then repeated 2x2 up to size."""
     half = ((size[0] + 1) // 2, (size[1] + 1) // 2)
-    # The decoder interpolated the stored chroma up to full size, so it is box-reduced by whole factors first
-    # (reducing gap 1): that averaging only undoes the interpolation. A triangle filter does the rest: on
-    # chroma it is within 0.01 dB of LANCZOS (12 MP bench photos) at half the cost.
+    # Box-reduced by whole factors first (reducing gap 1): from a JPEG decode, that averaging only undoes the
+    # decoder's interpolation of the stored chroma. A triangle filter does the rest: on chroma it is within
+    # 0.01 dB of LANCZOS (12 MP bench photos) at half the cost.
     small = _scaled(plane, half, gap=1.0, kernel=Image.Resampling.BILINEAR).run()
     doubled = small.resize((2 * half[0], 2 * half[1]), Image.Resampling.NEAREST)
     return doubled if doubled.size == size else doubled.crop((0, 0, *size))
@@ -262,9 +277,9 @@ def _run_all[T](tasks: list[Callable[[], T]]) -> list[T]:
         here = {index: tasks[index]() for index in range(len(queued), 0, -1) if queued[index - 1].cancel()}
         return [first, *(here[i] if i in here else queued[i - 1].result() for i in range(1, len(tasks)))]
     finally:
-        for future in queued:
-            future.cancel()
-        wait(queued)
+        # Only running tasks are waited for: a cancelled one counts as done only once a worker dequeues it,
+        # and that worker may be the one running the task that called this (pieces can nest).
+        wait([future for future in queued if not future.cancel()])
 
 
 def _scaled(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 import zlib
 
 import pytest
@@ -158,28 +159,37 @@ def test_renditions_are_the_same_with_one_thread_or_several(monkeypatch: pytest.
             assert _psnr(got, want) > 50
 
 
-def test_a_jpeg_preview_resized_as_ycbcr_planes_matches_an_rgb_lanczos_resize() -> None:
+def _as_png(data: bytes) -> bytes:
+    out = io.BytesIO()
+    with Image.open(io.BytesIO(data)) as image:
+        image.save(out, format="PNG", compress_level=1)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("source_format", ["JPEG", "PNG"])
+def test_a_preview_resized_as_ycbcr_planes_is_as_good_as_an_rgb_lanczos_resize(source_format: str) -> None:
     """Luma at full size, chroma at half: colours land where they should, as sharp as an RGB resize."""
     data = photo_bytes(2400, 1800, seed=5)
-    result = render_image(data, max_pixels=10**8)
-    preview = _by_name(result)["preview"]
+    data = data if source_format == "JPEG" else _as_png(data)
+    preview = _by_name(render_image(data, max_pixels=10**8))["preview"]
     with Image.open(io.BytesIO(data)) as source:
         reference = source.convert("RGB").resize((1440, 1080), Image.Resampling.LANCZOS)
-        rgb_path = source.convert("RGB").resize((1440, 1080), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    rgb_path.save(out, format="JPEG", quality=82)
+    reference.save(out, format="JPEG", quality=82)  # the same resize done in RGB, then the same encoder
     with Image.open(io.BytesIO(out.getvalue())) as rgb_preview:
         baseline = _psnr(rgb_preview, reference)
     with Image.open(io.BytesIO(preview.data)) as got:
         assert _psnr(got, reference) > baseline - 0.3
 
 
-@pytest.mark.parametrize("keep_rgb", [False, True], ids=["ycbcr-coded", "rgb-coded"])
-def test_colours_survive_both_ways_a_jpeg_can_be_coded(keep_rgb: bool) -> None:
+@pytest.mark.parametrize(
+    "options", [{}, {"keep_rgb": True}, {"format": "PNG"}], ids=["ycbcr-coded-jpeg", "rgb-coded-jpeg", "png"]
+)
+def test_colours_survive_every_way_a_picture_can_be_stored(options: dict[str, object]) -> None:
     image = Image.new("RGB", (1600, 1200), (200, 30, 40))
     image.paste((20, 60, 210), (800, 0, 1600, 1200))
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=95, keep_rgb=keep_rgb)
+    image.save(out, **{"format": "JPEG", "quality": 95, **options})  # type: ignore[arg-type]
     result = render_image(out.getvalue(), max_pixels=10**8)
     for rendition in result.renditions:
         with Image.open(io.BytesIO(rendition.data)) as got:
@@ -244,3 +254,22 @@ def test_image_threads_follow_the_cpu_a_lambda_gets(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert images._threads() == expected
+
+
+@pytest.mark.parametrize("threads", ["2", "3"])
+def test_nested_pieces_on_a_small_pool_never_wait_on_each_other(monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
+    """Every plan split (chroma planes then split again inside their pieces): no piece waits on a queued one."""
+    monkeypatch.setenv("MEDIA_IMAGE_THREADS", threads)
+    monkeypatch.setattr(images, "_PARALLEL_FROM", 1)
+    sources = [photo_bytes(1600, 1200, seed=2), _as_png(photo_bytes(1600, 1200, seed=4))]
+    finished: list[images.ImageResult] = []
+
+    def render_all() -> None:
+        for _ in range(3):
+            finished.extend(render_image(data, max_pixels=10**8) for data in sources)
+
+    worker = threading.Thread(target=render_all, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "rendering deadlocked"
+    assert len(finished) == 6
