@@ -88,7 +88,7 @@ def _decode_mode(image: Image.Image, encoding: str) -> str:
     """The mode to decode in: YCbCr for a colour JPEG that becomes a JPEG preview, RGB otherwise.
 
     JPEG stores YCbCr, and a 4:2:0 JPEG or WebP rendition keeps chroma at half resolution: resizing the planes
-    as they are skips two colour conversions, and chroma is resized at the size it is kept (see _resized).
+    as they are skips two colour conversions, and chroma is resized at the size it is kept (see _resize_plan).
     An RGB-coded JPEG (libjpeg's rule: JFIF, else an Adobe transform of 0, else components named R, G, B) stays
     RGB, since the decoder cannot produce YCbCr from it.
     """
