@@ -134,6 +134,7 @@ def media_processor() -> MediaProcessor:
     renderer = LocalRenderer(
         max_image_pixels=settings.max_image_pixels,
         image_budget_s=settings.image_time_budget_seconds,
+        image_threads=settings.image_threads,
         video=VideoLimits(
             max_duration_s=settings.max_video_seconds,
             max_pixels=settings.max_video_pixels,

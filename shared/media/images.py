@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import io
 import itertools
-import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -35,7 +34,6 @@ _PARALLEL_FROM = 1_000_000
 # (Pillow's reducing_gap). At 3 the thumbnail made straight from a 12 MP photo's decode is within 0.1 dB of
 # full LANCZOS; at 2 it lost 0.3 dB more, for 1.3 ms less.
 _REDUCING_GAP = 3.0
-_LAMBDA_MB_PER_VCPU = 1769
 _LANCZOS_SUPPORT = 3.0  # source pixels either side of a sample that LANCZOS (a=3) weighs, at scale 1
 
 
@@ -119,9 +117,14 @@ def _web_mode(image: Image.Image) -> Image.Image:
 
 
 def render_image(
-    source: str | bytes, *, max_pixels: int, renditions: tuple[tuple[str, int, str], ...] = DEFAULT_RENDITIONS
+    source: str | bytes,
+    *,
+    max_pixels: int,
+    renditions: tuple[tuple[str, int, str], ...] = DEFAULT_RENDITIONS,
+    threads: int = 1,
 ) -> ImageResult:
-    """Metadata plus every rendition, each resized from the one decode, the resizes sharing the worker pool."""
+    """Metadata plus every rendition, each resized from the one decode, on up to `threads` threads."""
+    workers = _Workers(threads)
     targets = sorted(renditions, key=lambda target: -target[1])
     image = open_image(source, max_pixels)
     try:
@@ -138,7 +141,7 @@ def render_image(
             upright = UPRIGHT.get(exif_orientation(image))
             decoded = _web_mode(image)
         planes = _planes(decoded, targets[0][2])  # made once for every rendition
-        resized = _Plan.run_all([_resize_plan(decoded, px, planes) for _, px, _ in targets])
+        resized = _Plan.run_all([_resize_plan(decoded, px, workers, planes) for _, px, _ in targets], workers)
         if upright is not None:
             # Turned upright after resizing, not before: the same pixels for a fraction of the work.
             resized = [rendition.transpose(upright) for rendition in resized]
@@ -150,7 +153,7 @@ def render_image(
             for (name, px, encoding), rendition in zip(targets, resized, strict=True)
         ]
         tasks.append(functools.partial(_placeholder, resized[-1]))
-        *encoded, extras = _run_all(tasks)
+        *encoded, extras = workers.run_all(tasks)
         rendered = cast(list[RenderedImage], encoded)
         placeholder, colors = cast(tuple[str, list[str]], extras)
     except (RejectedMedia, UnreadableMedia):
@@ -204,7 +207,7 @@ def _planes(image: Image.Image, encoding: str) -> tuple[Image.Image, ...]:
     return ()
 
 
-def _resize_plan(image: Image.Image, px: int, planes: tuple[Image.Image, ...] = ()) -> _Plan:
+def _resize_plan(image: Image.Image, px: int, workers: _Workers, planes: tuple[Image.Image, ...] = ()) -> _Plan:
     """How to make image at most px on its long side, aspect kept, LANCZOS-resampled (smaller images are kept).
 
     With planes (see _planes) the result is YCbCr, resized plane by plane: luma at the target size, chroma
@@ -217,24 +220,24 @@ def _resize_plan(image: Image.Image, px: int, planes: tuple[Image.Image, ...] = 
     scale = px / max(width, height)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if not planes:
-        return _scaled(image, size)
+        return _scaled(image, size, workers)
     luma_plane, blue, red = planes
-    luma = _scaled(luma_plane, size)
+    luma = _scaled(luma_plane, size, workers)
     count = len(luma.pieces)
 
     def join(parts: list[Image.Image]) -> Image.Image:
         return Image.merge("YCbCr", (luma.join(parts[:count]), *parts[count:]))
 
-    return _Plan([*luma.pieces, *(functools.partial(_chroma, plane, size) for plane in (blue, red))], join)
+    return _Plan([*luma.pieces, *(functools.partial(_chroma, plane, size, workers) for plane in (blue, red))], join)
 
 
-def _chroma(plane: Image.Image, size: tuple[int, int]) -> Image.Image:
+def _chroma(plane: Image.Image, size: tuple[int, int], workers: _Workers) -> Image.Image:
     """A chroma plane resized to half of size, then repeated 2x2 up to size."""
     half = ((size[0] + 1) // 2, (size[1] + 1) // 2)
     # Box-reduced by whole factors first (reducing gap 1): from a JPEG decode, that averaging only undoes the
     # decoder's interpolation of the stored chroma. A triangle filter does the rest: on chroma it is within
     # 0.01 dB of LANCZOS (12 MP bench photos) at half the cost.
-    small = _scaled(plane, half, gap=1.0, kernel=Image.Resampling.BILINEAR).run()
+    small = _scaled(plane, half, workers, gap=1.0, kernel=Image.Resampling.BILINEAR).run(workers)
     doubled = small.resize((2 * half[0], 2 * half[1]), Image.Resampling.NEAREST)
     return doubled if doubled.size == size else doubled.crop((0, 0, *size))
 
@@ -250,13 +253,13 @@ class _Plan:
     pieces: list[Callable[[], Image.Image]]
     join: Callable[[list[Image.Image]], Image.Image]
 
-    def run(self) -> Image.Image:
-        return _Plan.run_all([self])[0]
+    def run(self, workers: _Workers) -> Image.Image:
+        return _Plan.run_all([self], workers)[0]
 
     @staticmethod
-    def run_all(plans: list[_Plan]) -> list[Image.Image]:
-        """Every piece of every plan, spread over the pool, then each plan's pieces joined."""
-        results = _run_all([piece for plan in plans for piece in plan.pieces])
+    def run_all(plans: list[_Plan], workers: _Workers) -> list[Image.Image]:
+        """Every piece of every plan, spread over the workers, then each plan's pieces joined."""
+        results = workers.run_all([piece for plan in plans for piece in plan.pieces])
         joined = []
         for plan in plans:
             joined.append(plan.join(results[: len(plan.pieces)]))
@@ -264,27 +267,10 @@ class _Plan:
         return joined
 
 
-def _run_all[T](tasks: list[Callable[[], T]]) -> list[T]:
-    """Every task's result: the first run on this thread, the rest queued on the pool.
-
-    Then the tasks no worker has begun are taken back and run here, from the end of the queue (the workers
-    take from its front), and the ones already running are waited for. Nothing is left running on return,
-    even when a task raises.
-    """
-    queued = [_submit(task) for task in tasks[1:]]
-    try:
-        first = tasks[0]()
-        here = {index: tasks[index]() for index in range(len(queued), 0, -1) if queued[index - 1].cancel()}
-        return [first, *(here[i] if i in here else queued[i - 1].result() for i in range(1, len(tasks)))]
-    finally:
-        # Only running tasks are waited for: a cancelled one counts as done only once a worker dequeues it,
-        # and that worker may be the one running the task that called this (pieces can nest).
-        wait([future for future in queued if not future.cancel()])
-
-
 def _scaled(
     image: Image.Image,
     size: tuple[int, int],
+    workers: _Workers,
     gap: float = _REDUCING_GAP,
     kernel: Image.Resampling = Image.Resampling.LANCZOS,
 ) -> _Plan:
@@ -307,7 +293,7 @@ def _scaled(
     def finished(resized: Image.Image) -> Image.Image:
         return resized.convert("RGBA") if image.mode == "RGBA" else resized
 
-    strips = _threads() if reduced[0] * reduced[1] >= _PARALLEL_FROM else 1
+    strips = workers.threads if reduced[0] * reduced[1] >= _PARALLEL_FROM else 1
     if strips == 1:
         # One piece, all of it on whichever thread runs it.
         return _Plan([lambda: finished(prepared().resize(size, kernel, box=(0.0, 0.0, x1, y1)))], _only)
@@ -335,41 +321,44 @@ def _scaled(
     return _Plan([functools.partial(strip, top, bottom) for top, bottom in bands], join)
 
 
-def _threads() -> int:
-    """Threads an image may use: the CPUs this process may run on (at most 4); MEDIA_IMAGE_THREADS overrides.
-
-    On Lambda, CPU comes with memory, one vCPU's worth per 1,769 MB, whatever the CPU count shows: below
-    that, a second thread only adds overhead (3-10% more CPU time per photo in `make bench` runs).
-    """
-    configured = os.environ.get("MEDIA_IMAGE_THREADS", "")
-    if configured.isdigit() and int(configured) > 0:
-        return min(int(configured), 8)
-    cpus = len(os.sched_getaffinity(0))
-    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
-    if memory.isdigit():
-        cpus = min(cpus, int(memory) // _LAMBDA_MB_PER_VCPU)
-    return max(1, min(cpus, 4))
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
 
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+@dataclass(frozen=True)
+class _Workers:
+    """Up to `threads` threads for one photo: the caller's own, and threads - 1 from a pool shared by all."""
 
+    threads: int
 
-def _submit[**P, T](fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-    """Run fn on the shared image worker pool: one worker fewer than _threads(), the caller being the other.
+    def submit[**P, T](self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """fn on the pool; with a single thread there is none, and fn runs here, now."""
+        if self.threads < 2:
+            future: Future[T] = Future()
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except Exception as exc:  # noqa: BLE001 - handed to whoever reads the result, as the pool does
+                future.set_exception(exc)
+            return future
+        with _pools_lock:
+            pool = _pools.get(self.threads)
+            if pool is None:
+                pool = _pools[self.threads] = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="image")
+        return pool.submit(fn, *args, **kwargs)
 
-    With a single thread there is no pool: fn runs here, now, and the future is already done.
-    """
-    global _pool
-    workers = _threads() - 1
-    if workers < 1:
-        future: Future[T] = Future()
+    def run_all[T](self, tasks: list[Callable[[], T]]) -> list[T]:
+        """Every task's result: the first run on this thread, the rest queued on the pool.
+
+        Then the tasks no worker has begun are taken back and run here, from the end of the queue (the workers
+        take from its front), and the ones already running are waited for. Nothing is left running on return,
+        even when a task raises.
+        """
+        queued = [self.submit(task) for task in tasks[1:]]
         try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - handed to whoever reads the result, as the pool does
-            future.set_exception(exc)
-        return future
-    with _pool_lock:
-        if _pool is None or _pool._max_workers != workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image")
-        return _pool.submit(fn, *args, **kwargs)
+            first = tasks[0]()
+            here = {index: tasks[index]() for index in range(len(queued), 0, -1) if queued[index - 1].cancel()}
+            return [first, *(here[i] if i in here else queued[i - 1].result() for i in range(1, len(tasks)))]
+        finally:
+            # Only running tasks are waited for: a cancelled one counts as done only once a worker dequeues it,
+            # and that worker may be the one running the task that called this (pieces can nest).
+            wait([future for future in queued if not future.cancel()])

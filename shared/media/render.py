@@ -27,11 +27,17 @@ class LocalRenderer:
     """Renders originals stored on local disk, each within a time budget."""
 
     def __init__(
-        self, *, max_image_pixels: int, video: VideoLimits = VideoLimits(), image_budget_s: float = 60.0
+        self,
+        *,
+        max_image_pixels: int,
+        video: VideoLimits = VideoLimits(),
+        image_budget_s: float = 60.0,
+        image_threads: int = 1,
     ) -> None:
         self._max_pixels = max_image_pixels
         self._video = video
         self._image_budget = image_budget_s
+        self._threads = image_threads
 
     def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
         """Metadata and renditions of a photo or a video."""
@@ -43,7 +49,7 @@ class LocalRenderer:
             return self._render_image(path)
 
     def _render_image(self, path: str) -> MediaAnalysis:
-        result = render_image(path, max_pixels=self._max_pixels)
+        result = render_image(path, max_pixels=self._max_pixels, threads=self._threads)
         facts: dict[str, Any] = result.metadata.to_dict()
         return MediaAnalysis(
             width=result.metadata.width,
@@ -65,7 +71,7 @@ class LocalRenderer:
         buffer = io.BytesIO()
         poster.save(buffer, format="JPEG", quality=82)
         # The poster goes through the same photo pipeline, so a video gets a preview, thumbnail and placeholder.
-        stills = render_image(buffer.getvalue(), max_pixels=self._max_pixels)
+        stills = render_image(buffer.getvalue(), max_pixels=self._max_pixels, threads=self._threads)
         renditions = _as_files(stills.renditions, renamed={"preview": "poster"})
         facts: dict[str, Any] = {"video": meta.to_dict()}
         if video.needs_transcode(meta, max_long_side=limits.transcode_long_side):

@@ -10,7 +10,8 @@ measured in the same run; nothing here fails on speed, only on outputs that are 
 - ours: `render_image` as the processor calls it (metadata, BlurHash and colours included), and
   "ours core": the same call with those three extras stubbed out: the like-for-like figure that the
   ratios against libvips and naive Pillow use. Like libvips, it spreads its resizes and encodes over one
-  thread per CPU; "ours1" is the core on one thread (MEDIA_IMAGE_THREADS=1), to set beside "vips1";
+  thread per CPU (the processor's setting, `Settings.image_threads`); "ours1" is the core on one thread, to
+  set beside "vips1";
 - libvips: `thumbnail_buffer` (shrink-on-load, autorotate) to 1440 px held in memory, `jpegsave_buffer`,
   then `thumbnail_image` to 256 px and `webpsave_buffer`; the operation cache is off so repeats decode again;
 - naive Pillow: full decode (no draft), `exif_transpose`, LANCZOS resize to 1440, save, LANCZOS to 256, save.
@@ -22,6 +23,7 @@ released its memory. Peak RSS of one 12 MP JPEG is measured in a fresh interpret
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import json
@@ -43,6 +45,7 @@ from unittest import mock
 import pytest
 from PIL import Image, ImageOps
 
+from shared.config import get_settings
 from shared.media import images
 from tests.support.images import photo_bytes
 
@@ -85,8 +88,9 @@ def _expected(sample: Sample) -> list[tuple[str, tuple[int, int]]]:
 # ---------------------------------------------------------------- pipelines
 
 
-def ours(data: bytes) -> Outputs:
-    result = images.render_image(data, max_pixels=MAX_PIXELS)
+def ours(data: bytes, threads: int | None = None) -> Outputs:
+    threads = get_settings().image_threads if threads is None else threads
+    result = images.render_image(data, max_pixels=MAX_PIXELS, threads=threads)
     return [(r.extension.upper().replace("JPG", "JPEG"), r.data) for r in result.renditions]
 
 
@@ -369,15 +373,10 @@ def test_bench_pipeline_against_libvips_and_naive(corpus: dict[str, Any]) -> Non
         finally:
             pyvips.concurrency_set(threads)
 
-    @contextmanager
-    def ours_one_thread() -> Iterator[None]:
-        with no_extras(), mock.patch.dict(os.environ, {"MEDIA_IMAGE_THREADS": "1"}):
-            yield
-
     variants: dict[str, tuple[Pipeline, Callable[[], Any] | None]] = {
         "ours": (ours, None),
         "core": (ours, no_extras),
-        "ours1": (ours, ours_one_thread),
+        "ours1": (functools.partial(ours, threads=1), no_extras),
         "libvips": (libvips, None),
         "vips1": (libvips, one_thread),
         "naive": (naive, None),

@@ -125,12 +125,12 @@ def test_a_resize_cut_into_strips_on_threads_matches_pillows_one_piece_resize(
     monkeypatch: pytest.MonkeyPatch, mode: str, size: tuple[int, int], px: int
 ) -> None:
     monkeypatch.setattr(images, "_PARALLEL_FROM", 1)  # strips even for these small images
-    monkeypatch.setenv("MEDIA_IMAGE_THREADS", "3")
+    workers = images._Workers(3)
     source = Image.effect_noise(size, 60).convert(mode) if mode == "L" else _noisy(size, mode)
-    got = images._resize_plan(source, px).run()
+    got = images._resize_plan(source, px, workers).run(workers)
     scale = px / max(size)
     target = (round(size[0] * scale), round(size[1] * scale))
-    assert len(images._resize_plan(source, px).pieces) == 3
+    assert len(images._resize_plan(source, px, workers).pieces) == 3
     want = source.resize(target, Image.Resampling.LANCZOS, reducing_gap=images._REDUCING_GAP)
     if mode == "RGBA":  # compared as seen: colour where alpha is 0 is arbitrary, and tiny alpha amplifies it
         got, want = got.convert("RGBa"), want.convert("RGBa")
@@ -146,16 +146,15 @@ def _noisy(size: tuple[int, int], mode: str) -> Image.Image:
     return Image.merge(mode, bands)
 
 
-def test_renditions_are_the_same_with_one_thread_or_several(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_renditions_are_the_same_with_one_thread_or_several() -> None:
     data = photo_bytes(2400, 1800, seed=3)
     outputs = {}
-    for threads in ("1", "2", "4"):
-        monkeypatch.setenv("MEDIA_IMAGE_THREADS", threads)
-        result = render_image(data, max_pixels=10**8)
+    for threads in (1, 2, 4):
+        result = render_image(data, max_pixels=10**8, threads=threads)
         outputs[threads] = [Image.open(io.BytesIO(r.data)).convert("RGB") for r in result.renditions]
-        assert result.placeholder == render_image(data, max_pixels=10**8).placeholder
-    for threads in ("2", "4"):
-        for got, want in zip(outputs[threads], outputs["1"], strict=True):
+        assert result.placeholder == render_image(data, max_pixels=10**8, threads=threads).placeholder
+    for threads in (2, 4):
+        for got, want in zip(outputs[threads], outputs[1], strict=True):
             assert _psnr(got, want) > 50
 
 
@@ -229,44 +228,23 @@ def test_the_placeholder_and_thumbnail_are_upright_when_the_source_is_turned(ori
     assert result.placeholder == blurhash(upright.resize((192, 256), Image.Resampling.LANCZOS))
 
 
-@pytest.mark.parametrize("threads", ["1", "2"])
-def test_errors_inside_worker_threads_still_reach_the_caller(monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
-    monkeypatch.setenv("MEDIA_IMAGE_THREADS", threads)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_errors_inside_worker_threads_still_reach_the_caller(threads: int) -> None:
     truncated = photo_bytes(2400, 1800)[:60_000]
     with pytest.raises(UnreadableMedia, match="corrupt"):
-        render_image(truncated, max_pixels=10**8)
+        render_image(truncated, max_pixels=10**8, threads=threads)
 
 
-@pytest.mark.parametrize(
-    ("environment", "expected"),
-    [
-        ({"MEDIA_IMAGE_THREADS": "3"}, 3),
-        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1536"}, 1),  # under one vCPU's worth
-        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "3538"}, 2),
-        ({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "10240", "MEDIA_IMAGE_THREADS": "1"}, 1),
-    ],
-)
-def test_image_threads_follow_the_cpu_a_lambda_gets(
-    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: int
-) -> None:
-    monkeypatch.delenv("MEDIA_IMAGE_THREADS", raising=False)
-    monkeypatch.setattr(images.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5})
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    assert images._threads() == expected
-
-
-@pytest.mark.parametrize("threads", ["2", "3"])
-def test_nested_pieces_on_a_small_pool_never_wait_on_each_other(monkeypatch: pytest.MonkeyPatch, threads: str) -> None:
+@pytest.mark.parametrize("threads", [2, 3])
+def test_nested_pieces_on_a_small_pool_never_wait_on_each_other(monkeypatch: pytest.MonkeyPatch, threads: int) -> None:
     """Every plan split (chroma planes then split again inside their pieces): no piece waits on a queued one."""
-    monkeypatch.setenv("MEDIA_IMAGE_THREADS", threads)
     monkeypatch.setattr(images, "_PARALLEL_FROM", 1)
     sources = [photo_bytes(1600, 1200, seed=2), _as_png(photo_bytes(1600, 1200, seed=4))]
     finished: list[images.ImageResult] = []
 
     def render_all() -> None:
         for _ in range(3):
-            finished.extend(render_image(data, max_pixels=10**8) for data in sources)
+            finished.extend(render_image(data, max_pixels=10**8, threads=threads) for data in sources)
 
     worker = threading.Thread(target=render_all, daemon=True)
     worker.start()
