@@ -72,7 +72,8 @@ class LocalAnalyst:
         if self._moderation_provider == "none":
             return {"score": 0.0, "labels": [], "provider": "none", "model": ""}
         with Image.open(io.BytesIO(image)) as opened:
-            result = self._moderator.moderate(opened.convert("RGB"))
+            # As stored: each moderator converts for its model (and a transparent preview keeps its alpha).
+            result = self._moderator.moderate(opened)
         return {
             "score": round(float(result.score), 4),
             "labels": [[label, round(float(confidence), 4)] for label, confidence in result.labels],
@@ -115,6 +116,8 @@ class LocalAnalyst:
             has_audio=video.get("has_audio") if video else None,
             title=item.title,
         )
-        picture = Image.open(io.BytesIO(image)).convert("RGB") if image else None
-        result: dict[str, Any] = self._describer.describe(facts, picture).to_dict()
-        return result
+        if not image:
+            return dict(self._describer.describe(facts, None).to_dict())
+        with Image.open(io.BytesIO(image)) as picture:
+            # As stored: Bedrock's JPEG flattens a transparent preview onto white, which a convert here would lose.
+            return dict(self._describer.describe(facts, picture).to_dict())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +16,7 @@ from PIL import Image
 from shared.domain.errors import Unavailable
 from shared.media.metadata import GpsPosition, ImageMetadata
 from shared.media.moderation import ModerationResult
+from shared.media.pixels import jpeg_bytes, srgb_to_linear
 
 MediaKind = Literal["image", "video"]
 
@@ -428,11 +428,7 @@ def is_flagged(moderation: ModerationResult | None, threshold: float = DEFAULT_S
 def _srgb_to_lab(rgb: tuple[int, int, int]) -> tuple[float, float, float]:
     """CIELAB (D65) of an sRGB colour: distances there follow perceived difference far better than in RGB."""
 
-    def linear(channel: int) -> float:
-        c = channel / 255.0
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(channel) for channel in rgb)
+    r, g, b = (srgb_to_linear(channel) for channel in rgb)
     x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
     y = 0.2126 * r + 0.7152 * g + 0.0722 * b
     z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
@@ -615,21 +611,7 @@ def _complete_sentences(text: str) -> str:
 def _jpeg_for_bedrock(image: Image.Image) -> bytes | None:
     """The image as RGB JPEG bytes, at most BEDROCK_MAX_PX on its long side; None if Pillow cannot convert it."""
     try:
-        if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
-            # Transparent pixels would turn black (or keep stale colour) in a plain convert: flatten on white.
-            rgba = image.convert("RGBA")
-            rgb = Image.new("RGB", rgba.size, (255, 255, 255))
-            rgb.paste(rgba, mask=rgba.getchannel("A"))
-        else:
-            rgb = image if image.mode == "RGB" else image.convert("RGB")
-        if max(rgb.size) > BEDROCK_MAX_PX:
-            scale = BEDROCK_MAX_PX / max(rgb.size)
-            size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-            # resize() returns a new image: the caller's picture is left as it was.
-            rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        out = io.BytesIO()
-        rgb.save(out, format="JPEG", quality=BEDROCK_JPEG_QUALITY)
-        return out.getvalue()
+        return jpeg_bytes(image, max_px=BEDROCK_MAX_PX, quality=BEDROCK_JPEG_QUALITY)
     except (OSError, ValueError):
         # An odd mode or a broken frame: describe from the facts rather than fail the item.
         return None

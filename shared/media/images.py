@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from shared.domain.errors import RejectedMedia, UnreadableMedia
 from shared.media.formats import image_formats
 from shared.media.metadata import ImageMetadata, exif_orientation, read_image_metadata
+from shared.media.pixels import has_alpha
 from shared.media.placeholder import UPRIGHT, blurhash, dominant_colors
 
 # (name, long side, format). The preview is JPEG: ~15x faster to encode than WebP at 1440 px and read by
@@ -59,8 +60,20 @@ class ImageResult:
     colors: list[str]
 
 
-def open_image(source: str | bytes, max_pixels: int) -> Image.Image:
-    """Open (headers only) with the format allowlist; refuse images above max_pixels before any decoding."""
+def open_image(source: str | bytes | Image.Image, max_pixels: int) -> Image.Image:
+    """Open (headers only) with the format allowlist; refuse images above max_pixels before any decoding.
+
+    An already decoded image (a video's poster frame) is only held to max_pixels.
+    """
+    image = source if isinstance(source, Image.Image) else _opened(source, max_pixels)
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise RejectedMedia(f"image is {width}x{height}, above the {max_pixels}-pixel limit")
+    return image
+
+
+def _opened(source: str | bytes, max_pixels: int) -> Image.Image:
     Image.MAX_IMAGE_PIXELS = max_pixels
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
@@ -68,18 +81,13 @@ def open_image(source: str | bytes, max_pixels: int) -> Image.Image:
             # Opening a JPEG parses its EXIF (for DPI): malformed EXIF warns, and the metadata reader copes.
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(stream, formats=image_formats())
+            return Image.open(stream, formats=image_formats())
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise RejectedMedia(f"image is larger than the {max_pixels}-pixel limit") from exc
     except UnidentifiedImageError as exc:
         raise UnreadableMedia("not a readable image") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise UnreadableMedia(f"image data is corrupt: {exc}") from exc
-    width, height = image.size
-    if width * height > max_pixels:
-        image.close()
-        raise RejectedMedia(f"image is {width}x{height}, above the {max_pixels}-pixel limit")
-    return image
 
 
 def _decode_mode(image: Image.Image, encoding: str) -> str:
@@ -112,12 +120,11 @@ def _rgb_profile(image: Image.Image) -> bytes | None:
 def _web_mode(image: Image.Image) -> Image.Image:
     if image.mode in ("RGB", "RGBA", "YCbCr"):
         return image
-    has_alpha = image.mode in ("LA", "PA", "RGBa", "La") or "transparency" in image.info
-    return image.convert("RGBA" if has_alpha else "RGB")
+    return image.convert("RGBA" if has_alpha(image) else "RGB")
 
 
 def render_image(
-    source: str | bytes,
+    source: str | bytes | Image.Image,
     *,
     max_pixels: int,
     renditions: tuple[tuple[str, int, str], ...] = DEFAULT_RENDITIONS,

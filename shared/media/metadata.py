@@ -19,6 +19,7 @@ from PIL.TiffImagePlugin import IFDRational
 
 from shared.domain.errors import UnreadableMedia
 from shared.media.formats import image_formats
+from shared.media.pixels import has_alpha
 
 try:
     from PIL import ImageCms
@@ -216,7 +217,7 @@ def read_image_metadata(image: Image.Image) -> ImageMetadata:
         taken_at=_taken_at(exif, exif_ifd),
         gps=_gps(gps_ifd),
         color_profile=_color_profile(image),
-        has_alpha=_has_alpha(image),
+        has_alpha=has_alpha(image),
         # An MPO's extra pictures (depth maps, gain maps, stereo pairs) are not an animation.
         animated=frame_count > 1 and image.format != "MPO",
         frame_count=frame_count,
@@ -517,11 +518,6 @@ def _frame_count(image: Image.Image) -> int:
         # A truncated animation still has its first frame.
         return 1
     return count if isinstance(count, int) and count >= 1 else 1
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    """Whether the image has an alpha channel or a transparent palette entry."""
-    return image.mode in ("RGBA", "RGBa", "LA", "La", "PA") or "transparency" in image.info
 
 
 def _color_profile(image: Image.Image) -> str | None:

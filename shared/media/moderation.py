@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import importlib.util
-import io
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from shared.domain.errors import Unavailable, UnreadableMedia
+from shared.media.pixels import jpeg_bytes
 
 if TYPE_CHECKING:
     # numpy and onnxruntime live in the ml layer: imported where used, so that importing this
@@ -415,10 +415,4 @@ class RekognitionModerator:
 
 def _jpeg_bytes(image: Image.Image) -> bytes:
     """The image as a JPEG Rekognition accepts: RGB, at most REKOGNITION_MAX_PX on its long side."""
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    if max(rgb.size) > REKOGNITION_MAX_PX:
-        rgb = rgb.copy()
-        rgb.thumbnail((REKOGNITION_MAX_PX, REKOGNITION_MAX_PX), Image.Resampling.BILINEAR)
-    out = io.BytesIO()
-    rgb.save(out, format="JPEG", quality=90)
-    return out.getvalue()
+    return jpeg_bytes(image, max_px=REKOGNITION_MAX_PX, quality=90)

@@ -14,6 +14,7 @@ from operator import mul
 from PIL import Image
 
 from shared.media.metadata import exif_orientation
+from shared.media.pixels import flat_rgb, has_alpha, srgb_to_linear
 
 # BlurHash's alphabet: 83 URL- and JSON-safe characters, digit value = position.
 _BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
@@ -39,13 +40,7 @@ UPRIGHT = {
 }
 
 
-def _srgb_to_linear(value: int) -> float:
-    """An 8-bit sRGB channel as linear light in [0, 1]."""
-    v = value / 255
-    return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
-
-_LINEAR = tuple(_srgb_to_linear(value) for value in range(256))
+_LINEAR = tuple(srgb_to_linear(value) for value in range(256))
 
 
 def blurhash(image: Image.Image, components: tuple[int, int] | None = None) -> str:
@@ -114,8 +109,7 @@ def _small_rgb(image: Image.Image, side: int) -> Image.Image:
         # 16-bit greyscale: scale to 8 bits instead of letting convert() clip everything above 255.
         source = source.convert("I").point(lambda value: value * (1 / 257)).convert("L")
     elif source.mode not in ("RGB", "RGBA", "L", "LA"):
-        has_alpha = source.mode in ("PA", "RGBa", "La") or "transparency" in source.info
-        source = source.convert("RGBA" if has_alpha else "RGB")
+        source = source.convert("RGBA" if has_alpha(source) else "RGB")
     width, height = source.size
     scale = side / max(width, height)
     if scale < 1:
@@ -125,12 +119,7 @@ def _small_rgb(image: Image.Image, side: int) -> Image.Image:
     transpose = UPRIGHT.get(exif_orientation(image))
     if transpose is not None:
         source = source.transpose(transpose)
-    if source.mode in ("RGBA", "LA"):
-        rgba = source.convert("RGBA")
-        flattened = Image.new("RGB", rgba.size, _BACKGROUND)
-        flattened.paste(rgba, mask=rgba.getchannel("A"))
-        return flattened
-    return source.convert("RGB")
+    return flat_rgb(source, _BACKGROUND)
 
 
 def _factors(small: Image.Image, x_components: int, y_components: int) -> list[tuple[float, float, float]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -68,10 +67,8 @@ class LocalRenderer:
         limits = self._video
         meta = video.probe(path, max_duration_s=limits.max_duration_s, max_pixels=limits.max_pixels)
         poster = video.representative_frame(path, max_px=1440)
-        buffer = io.BytesIO()
-        poster.save(buffer, format="JPEG", quality=82)
         # The poster goes through the same photo pipeline, so a video gets a preview, thumbnail and placeholder.
-        stills = render_image(buffer.getvalue(), max_pixels=self._max_pixels, threads=self._threads)
+        stills = render_image(poster, max_pixels=self._max_pixels, threads=self._threads)
         renditions = _as_files(stills.renditions, renamed={"preview": "poster"})
         facts: dict[str, Any] = {"video": meta.to_dict()}
         if video.needs_transcode(meta, max_long_side=limits.transcode_long_side):
@@ -81,7 +78,9 @@ class LocalRenderer:
                 target,
                 max_long_side=limits.transcode_long_side,
                 max_duration_s=limits.max_duration_s,
+                max_pixels=limits.max_pixels,
                 time_budget_s=limits.time_budget_s,
+                source=meta,
             )
             renditions.append(
                 RenditionFile(

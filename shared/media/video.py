@@ -140,10 +140,14 @@ def transcode_to_mp4(
     max_duration_s: float = DEFAULT_MAX_DURATION_S,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+    source: VideoMetadata | None = None,
 ) -> VideoMetadata:
-    """Write a faststart H.264/AAC MP4 of src to dst, upright and within max_long_side; its metadata."""
+    """Write a faststart H.264/AAC MP4 of src to dst, upright and within max_long_side; its metadata.
+
+    source is src's probe when the caller already has it (probing may read the whole file).
+    """
     deadline = time.monotonic() + time_budget_s
-    source = probe(src, max_duration_s=max_duration_s, max_pixels=max_pixels)
+    source = source or probe(src, max_duration_s=max_duration_s, max_pixels=max_pixels)
     # PyAV creates the output only on the first packet: a stale file must not pass for the result.
     _remove(dst)
     try:
