@@ -750,10 +750,8 @@ class IdentityServer:
 
     @property
     def url(self) -> str:
-        """The server's base URL, no trailing slash (also available as `base_url`)."""
+        """The server's base URL, no trailing slash."""
         return self.realm.base_url
-
-    base_url = url
 
     @property
     def issuer(self) -> str:
@@ -803,10 +801,6 @@ class IdentityServer:
             claims = self.realm.access_claims(user, client_id, None if user.service_account_of else str(uuid.uuid4()))
         claims.update(overrides)
         return self.realm.sign({k: v for k, v in claims.items() if v is not None})
-
-    def rotate_keys(self, retire_old: bool = False) -> str:
-        """Rotate the signing key in-process; returns the new kid."""
-        return self.realm.rotate(retire_old).kid
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import io
 import json
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.domain.analysis import Task
 from shared.domain.media import MediaItem, MediaKind
+
+if TYPE_CHECKING:  # Pillow and the providers load lazily, on the analyzer's path only
+    from shared.media.describe import Describer
+    from shared.media.moderation import Moderator
 
 
 class SqsAnalysisRequests:
@@ -46,7 +50,7 @@ class LocalAnalyst:
         self._model_id = bedrock_model_id
 
     @cached_property
-    def _moderator(self) -> Any:
+    def _moderator(self) -> Moderator:
         # numpy/onnxruntime (ml layer) load here, once per container, only where moderation runs.
         from shared.media import moderation
 
@@ -55,7 +59,7 @@ class LocalAnalyst:
         return moderation.NudeNetModerator()
 
     @cached_property
-    def _describer(self) -> Any:
+    def _describer(self) -> Describer:
         from shared.media import describe
 
         offline = describe.OfflineDescriber(sensitive_threshold=self._threshold)
