@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from infra.local.provision import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_PACKAGES = ("functions", "shared")
@@ -229,12 +229,6 @@ def measure(archive: Path) -> Artifact:
     with zipfile.ZipFile(archive) as zf:
         unzipped = sum(info.file_size for info in zf.infolist())
     return Artifact(archive, archive.stat().st_size, unzipped)
-
-
-def load_template(template: Path) -> dict[str, Any]:
-    """The generated template (Chalice writes long-form intrinsics: plain YAML)."""
-    document: dict[str, Any] = yaml.safe_load(template.read_text())
-    return document
 
 
 def function_sizes(template: Path) -> list[FunctionSize]:

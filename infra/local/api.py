@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -29,6 +28,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from infra.local.processes import stop_on_signals
 from infra.local.provision import load_template
 
 
@@ -125,10 +125,6 @@ def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer
     return ThreadedHTTPServer((host, port), handler)
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Serve the API until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -138,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     from app import app
 
     server = make_server(app, args.host, args.port)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_signals()
     print(f"API serving on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()

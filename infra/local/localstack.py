@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import shutil
@@ -30,6 +29,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from infra.local.processes import die_with_parent, stop_on_signals
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST_PYTHON = ROOT / ".venv-localstack" / "bin" / "python"
 CATALOG_CACHE = ROOT / ".local" / "localstack" / "cache"
@@ -38,7 +39,6 @@ CATALOG_CACHE = ROOT / ".local" / "localstack" / "cache"
 DOCKER_IMAGE = "localstack/localstack:4.14.0"
 SERVICES = ("s3", "sqs", "sts")
 _READY_STATES = {"running", "available"}
-_PR_SET_PDEATHSIG = 1
 
 
 def health_url(host: str = "127.0.0.1", port: int = 4566) -> str:
@@ -131,8 +131,7 @@ def _port_free(host: str, port: int) -> bool:
 def _own_session_and_die_with_parent() -> None:
     """In the child: its own process group (stopped as a whole), SIGTERM if the parent dies."""
     os.setsid()
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent()
 
 
 class LocalStackProcess(subprocess.Popen[bytes]):
@@ -278,10 +277,6 @@ def start_localstack(
         raise
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run LocalStack in the foreground until Ctrl-C / SIGTERM (exit 0 if one already answers)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -298,8 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"LocalStack {existing.get('version', '?')} already answers at {url}: not starting another.")
         return 0
     # Explicit, so Ctrl-C works even when started from a shell that ignores SIGINT in background jobs.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    stop_on_signals()
     started = time.monotonic()
     process: LocalStackProcess | None = None
     try:

@@ -7,11 +7,8 @@ emulator (:4566) -> resources from infra/template.yaml -> identity server (:8080
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,15 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from infra.local import localstack
+from infra.local.processes import die_with_parent, stop_on_signals
+
 ROOT = Path(__file__).resolve().parents[2]
 REALM = "media-vault"
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Linux: children get SIGTERM if the stack process dies, so nothing is orphaned."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_for_http(url: str, timeout: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -104,7 +97,7 @@ class DevStack:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         self._children.append((name, process, log))
         return process
@@ -144,7 +137,8 @@ class DevStack:
                 )
                 wait_for_http(f"{self.emulator_url}/moto-api/", process=process)
             elif self.emulator == "localstack":
-                wait_for_http(f"{self.emulator_url}/_localstack/health", timeout=5)
+                # Already started (make localstack): S3, SQS and STS must be ready, not just the port answering.
+                localstack.wait_healthy(localstack.health_url(self.host, self.ports.emulator), timeout=5)
                 process = self._spawn(
                     "dynamodb", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.dynamodb)
                 )
@@ -218,10 +212,6 @@ Ctrl-C stops everything.
 """
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the stack in the foreground until interrupted."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -230,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     stack = DevStack(emulator=args.emulator)
     # Ctrl-C and SIGTERM both stop everything (a backgrounded `make run` inherits SIGINT ignored).
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    stop_on_signals()
     try:
         stack.start()
         print(
