@@ -21,6 +21,7 @@ import requests
 from infra.local.localstack import HOST_PYTHON, LocalStackProcess, start_localstack, wait_healthy
 from infra.local.stack import DevStack, Ports
 from tests.conftest import free_port
+from tests.support.http import password_token
 
 HTTP_TIMEOUT = 10
 
@@ -76,23 +77,6 @@ def pytest_runtest_makereport(
 
 
 # --- helpers (small, named for what they do; shared ones may move to tests/conftest.py) ----------
-def fetch_token(issuer: str, username: str = "alice", password: str | None = None) -> str:
-    """An access token from the identity server's password grant (Keycloak's token endpoint)."""
-    response = requests.post(
-        f"{issuer}/protocol/openid-connect/token",
-        data={
-            "grant_type": "password",
-            "client_id": "media-vault-web",
-            "username": username,
-            "password": password if password is not None else username,
-        },
-        timeout=HTTP_TIMEOUT,
-    )
-    response.raise_for_status()
-    token: str = response.json()["access_token"]
-    return token
-
-
 def post_form_upload(
     url: str, fields: dict[str, str], data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg"
 ) -> requests.Response:
@@ -153,7 +137,7 @@ class ApiClient:
 @pytest.fixture(scope="session")
 def alice(stack: DevStack) -> ApiClient:
     """The API as alice (role user)."""
-    return ApiClient(stack.api_url, fetch_token(stack.issuer, "alice"))
+    return ApiClient(stack.api_url, password_token(stack.issuer, "alice"))
 
 
 @pytest.fixture(scope="session")
