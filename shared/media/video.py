@@ -123,8 +123,7 @@ def representative_frame(path: str, *, sample_count: int = 5, max_px: int = 1440
         # Seeking found nothing to decode (no index, keyframes far apart): read from the start instead.
         with _open_input(path) as container:
             video = _video_stream(container)
-            frames = _frames_from_here(container, video, None, _FRAMES_PER_SAMPLE * count, every=_FRAMES_PER_SAMPLE)
-            best = _liveliest(frames)
+            best = _liveliest(_sample_frames(container, video, None, count))
     if best is None:
         raise UnreadableMedia("video data is corrupt: no frame could be decoded")
     return _to_image(best, rotation, sar, max_px)
@@ -417,15 +416,15 @@ def _check_not_truncated(container: InputContainer, path: str) -> None:
 
 
 def _first_frame(container: InputContainer, video: VideoStream) -> VideoFrame:
-    """Decode the first frame, reading a bounded number of packets: proof the data is video."""
-    try:
-        for count, packet in enumerate(container.demux(video)):
-            if count >= _PROBE_PACKET_CAP:
-                break
-            for frame in video.decode(packet):
-                return frame
-    except av.error.FFmpegError as exc:
-        raise UnreadableMedia(f"video data is corrupt: {_reason(exc)}") from exc
+    """Decode the first frame, reading a bounded number of packets: proof the data is video.
+
+    Called inside _open_input, which turns FFmpeg's errors into UnreadableMedia.
+    """
+    for count, packet in enumerate(container.demux(video)):
+        if count >= _PROBE_PACKET_CAP:
+            break
+        for frame in video.decode(packet):
+            return frame
     raise UnreadableMedia("video data is corrupt: no frame could be decoded")
 
 
