@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from shared.domain.analysis import Task
-from shared.domain.media import MediaItem, MediaKind
+from shared.domain.media import MediaItem
 
 if TYPE_CHECKING:  # Pillow and the providers load lazily, on the analyzer's path only
     from shared.media.describe import Describer
@@ -90,36 +90,8 @@ class LocalAnalyst:
         from PIL import Image
 
         from shared.media.describe import MediaFacts
-        from shared.media.metadata import GpsPosition
-        from shared.media.moderation import ModerationResult
 
-        meta = item.metadata
-        gps = meta.get("gps")
-        video = meta.get("video") if isinstance(meta.get("video"), dict) else None
-        moderation = None
-        if item.moderation:
-            moderation = ModerationResult(
-                score=float(item.moderation.get("score", 0.0)),
-                labels=tuple((str(label), float(c)) for label, c in item.moderation.get("labels", [])),
-                provider=str(item.moderation.get("provider", "")),
-                model_version=str(item.moderation.get("model", "")),
-            )
-        facts = MediaFacts(
-            kind="video" if item.kind is MediaKind.VIDEO else "image",
-            width=item.width or None,
-            height=item.height or None,
-            duration_s=float(video["duration_s"]) if video and video.get("duration_s") else None,
-            camera_make=meta.get("camera_make"),
-            camera_model=meta.get("camera_model"),
-            lens_model=meta.get("lens_model"),
-            taken_at=item.effective_taken_at or None,
-            gps=GpsPosition(lat=float(gps["lat"]), lon=float(gps["lon"]), alt_m=gps.get("alt_m")) if gps else None,
-            include_location=item.location_visible,
-            dominant_colors=tuple(meta.get("colors", ())),
-            moderation=moderation,
-            has_audio=video.get("has_audio") if video else None,
-            title=item.title,
-        )
+        facts = MediaFacts.from_item(item)
         if not image:
             return dict(self._describer.describe(facts, None).to_dict())
         with Image.open(io.BytesIO(image)) as picture:

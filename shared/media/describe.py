@@ -14,6 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from PIL import Image
 
 from shared.domain.errors import Unavailable
+from shared.domain.media import MediaItem
+from shared.domain.media import MediaKind as ItemKind
 from shared.media.metadata import GpsPosition, ImageMetadata
 from shared.media.moderation import ModerationResult
 from shared.media.pixels import jpeg_bytes, srgb_to_linear
@@ -150,22 +152,13 @@ class MediaFacts:
         """Facts from the processing steps' results; video_meta is VideoMetadata.to_dict() or a stored copy of it."""
         if kind not in ("image", "video"):
             raise ValueError(f"unknown media kind {kind!r}")
-        width = height = None
-        duration_s = None
-        has_audio = None
-        if image_meta is not None:
-            width, height = image_meta.width, image_meta.height
-        if video_meta is not None:
-            # A stored copy may come back from DynamoDB with Decimals; the video's own size wins over a poster's.
-            width = _positive_int(video_meta.get("width")) or width
-            height = _positive_int(video_meta.get("height")) or height
-            duration_s = _positive_float(video_meta.get("duration_s"))
-            audio = video_meta.get("has_audio")
-            has_audio = audio if isinstance(audio, bool) else None
+        width, height = (image_meta.width, image_meta.height) if image_meta is not None else (None, None)
+        video_width, video_height, duration_s, has_audio = _video_facts(video_meta)
         return cls(
             kind=kind,
-            width=width,
-            height=height,
+            # The video's own size wins over a poster's.
+            width=video_width or width,
+            height=video_height or height,
             duration_s=duration_s,
             camera_make=image_meta.camera_make if image_meta else None,
             camera_model=image_meta.camera_model if image_meta else None,
@@ -178,6 +171,51 @@ class MediaFacts:
             has_audio=has_audio,
             title=title,
         )
+
+    @classmethod
+    def from_item(cls, item: MediaItem) -> MediaFacts:
+        """Facts from a stored item: what processing and moderation recorded on it."""
+        meta = item.metadata
+        gps = meta.get("gps")
+        video = meta.get("video") if isinstance(meta.get("video"), Mapping) else None
+        _, _, duration_s, has_audio = _video_facts(video)
+        moderation = None
+        if item.moderation:
+            moderation = ModerationResult(
+                score=float(item.moderation.get("score", 0.0)),
+                labels=tuple((str(label), float(c)) for label, c in item.moderation.get("labels", [])),
+                provider=str(item.moderation.get("provider", "")),
+                model_version=str(item.moderation.get("model", "")),
+            )
+        return cls(
+            kind="video" if item.kind is ItemKind.VIDEO else "image",
+            width=item.width or None,
+            height=item.height or None,
+            duration_s=duration_s,
+            camera_make=meta.get("camera_make"),
+            camera_model=meta.get("camera_model"),
+            lens_model=meta.get("lens_model"),
+            taken_at=item.effective_taken_at or None,
+            gps=GpsPosition(lat=float(gps["lat"]), lon=float(gps["lon"]), alt_m=gps.get("alt_m")) if gps else None,
+            include_location=item.location_visible,
+            dominant_colors=tuple(meta.get("colors", ())),
+            moderation=moderation,
+            has_audio=has_audio,
+            title=item.title,
+        )
+
+
+def _video_facts(video_meta: Mapping[str, Any] | None) -> tuple[int | None, int | None, float | None, bool | None]:
+    """(width, height, duration_s, has_audio) of VideoMetadata.to_dict() or a stored copy (Decimals from DynamoDB)."""
+    if video_meta is None:
+        return None, None, None, None
+    audio = video_meta.get("has_audio")
+    return (
+        _positive_int(video_meta.get("width")),
+        _positive_int(video_meta.get("height")),
+        _positive_float(video_meta.get("duration_s")),
+        audio if isinstance(audio, bool) else None,
+    )
 
 
 @dataclass(frozen=True)
