@@ -180,7 +180,6 @@ def media_analyzer() -> MediaAnalyzer:
     analyst = LocalAnalyst(
         moderation_provider=settings.moderation_provider,
         description_provider=settings.description_provider,
-        threshold=store.load().moderation_threshold,
         rekognition=boto3.client("rekognition", region_name=settings.region)
         if settings.moderation_provider == "rekognition"
         else None,

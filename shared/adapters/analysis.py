@@ -37,14 +37,12 @@ class LocalAnalyst:
         *,
         moderation_provider: str,
         description_provider: str,
-        threshold: float,
         rekognition: Any = None,
         bedrock: Any = None,
         bedrock_model_id: str = "",
     ) -> None:
         self._moderation_provider = moderation_provider
         self._description_provider = description_provider
-        self._threshold = threshold
         self._rekognition = rekognition
         self._bedrock = bedrock
         self._model_id = bedrock_model_id
@@ -58,14 +56,14 @@ class LocalAnalyst:
             return moderation.RekognitionModerator(self._rekognition)
         return moderation.NudeNetModerator()
 
-    @cached_property
-    def _describer(self) -> Describer:
+    def _describer(self, threshold: float) -> Describer:
+        """Made per call (they are light): the threshold is the admin's current one."""
         from shared.media import describe
 
-        offline = describe.OfflineDescriber(sensitive_threshold=self._threshold)
+        offline = describe.OfflineDescriber(sensitive_threshold=threshold)
         if self._description_provider == "bedrock":
             return describe.BedrockDescriber(
-                self._bedrock, self._model_id, sensitive_threshold=self._threshold, fallback=offline
+                self._bedrock, self._model_id, sensitive_threshold=threshold, fallback=offline
             )
         return offline
 
@@ -85,7 +83,7 @@ class LocalAnalyst:
             "model": result.model_version,
         }
 
-    def describe(self, item: MediaItem, image: bytes | None) -> dict[str, Any]:
+    def describe(self, item: MediaItem, image: bytes | None, threshold: float) -> dict[str, Any]:
         """A description from the item's facts (and the image, for Bedrock)."""
         from PIL import Image
 
@@ -93,7 +91,7 @@ class LocalAnalyst:
 
         facts = MediaFacts.from_item(item)
         if not image:
-            return dict(self._describer.describe(facts, None).to_dict())
+            return dict(self._describer(threshold).describe(facts, None).to_dict())
         with Image.open(io.BytesIO(image)) as picture:
             # As stored: Bedrock's JPEG flattens a transparent preview onto white, which a convert here would lose.
-            return dict(self._describer.describe(facts, picture).to_dict())
+            return dict(self._describer(threshold).describe(facts, picture).to_dict())

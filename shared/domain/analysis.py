@@ -68,8 +68,11 @@ class ContentAnalyst(Protocol):
     def moderate(self, image: bytes) -> dict[str, Any]:
         """{"score", "labels", "provider", "model"} for a rendition's bytes."""
 
-    def describe(self, item: MediaItem, image: bytes | None) -> dict[str, Any]:
-        """{"text", "provider", "model", "generated_at"} from what processing found (and the image)."""
+    def describe(self, item: MediaItem, image: bytes | None, threshold: float) -> dict[str, Any]:
+        """{"text", "provider", "model", "generated_at"} from what processing found (and the image).
+
+        threshold is the admin's current moderation threshold: what is flagged is described as sensitive.
+        """
 
 
 class AnalysisRepository(Protocol):
@@ -120,14 +123,15 @@ class MediaAnalyzer:
         key = analysis_image_key(item)
         image = self._read(key) if key else None
         done: list[Task] = []
+        # Read once: flagging and the description's wording follow the same, current threshold.
+        threshold = self._settings.load().moderation_threshold
         if Task.MODERATE in tasks and image is not None:
             moderation = self._analyst.moderate(image)
-            threshold = self._settings.load().moderation_threshold
             self._repository.save_analysis(media_id, moderation=moderation, flagged=moderation["score"] >= threshold)
             item.moderation = moderation
             done.append(Task.MODERATE)
         if Task.DESCRIBE in tasks:
-            description = self._analyst.describe(item, image)
+            description = self._analyst.describe(item, image, threshold)
             self._repository.save_analysis(media_id, ai_description={"status": "ready", **description})
             done.append(Task.DESCRIBE)
         return done

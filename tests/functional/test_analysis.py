@@ -68,3 +68,22 @@ def test_describe_on_demand(api: ApiClient, s3: Any, sqs: Any, aws: dict[str, st
     assert body(api.call("GET", f"/media/{media_id}", alice))["ai_description"]["status"] == "ready"
     pending = body(api.call("POST", "/uploads", alice, {"filename": "a.jpg", "content_type": "image/jpeg", "size": 9}))
     assert_error(api.call("POST", f"/media/{pending['media_id']}/describe", alice), 409, "conflict")
+
+
+def test_a_new_threshold_reaches_descriptions_without_a_new_container(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    """Flagging and the description's wording follow the same, current threshold (the analyzer is not rebuilt)."""
+    ada, alice = tokens.token("ada"), tokens.token("alice")
+    media_id = process_and_analyze(api, s3, sqs, aws, alice)
+    before = body(api.call("GET", f"/media/{media_id}", alice))
+    assert before["flagged"] is False
+    assert "sensitive" not in before["ai_description"]["text"]
+    assert (
+        api.call("PUT", "/admin/settings", ada, {"moderation_threshold": 0.0, "auto_describe": True}).status_code == 200
+    )
+    assert api.call("POST", f"/media/{media_id}/describe", alice).status_code == 202
+    drain(sqs, aws["ANALYSIS_QUEUE_URL"], analyzer)
+    assert (
+        "flagged as possibly sensitive" in body(api.call("GET", f"/media/{media_id}", alice))["ai_description"]["text"]
+    )

@@ -33,12 +33,12 @@ def test_a_transparent_preview_reaches_bedrock_flattened_on_white() -> None:
     logo.save(preview, format="WEBP", lossless=True)
     bedrock = _Bedrock()
     analyst = LocalAnalyst(
-        moderation_provider="none", description_provider="bedrock", threshold=0.6, bedrock=bedrock, bedrock_model_id="m"
+        moderation_provider="none", description_provider="bedrock", bedrock=bedrock, bedrock_model_id="m"
     )
     item = MediaItem(
         media_id="m1", owner_id="u1", filename="logo.png", content_type="image/png", size=1, object_key="k"
     )
-    description = analyst.describe(item, preview.getvalue())
+    description = analyst.describe(item, preview.getvalue(), threshold=0.6)
     assert description["text"] == "A logo on a plain background."
     jpeg = bedrock.sent["messages"][0]["content"][0]["image"]["source"]["bytes"]
     with Image.open(io.BytesIO(jpeg)) as sent:
