@@ -8,8 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions import dependencies
-from functions.processing.handler import run_batch
-from shared.config import get_settings
+from functions.processing.handler import last_attempt, run_batch
 from shared.domain.analysis import Task
 from shared.observability import logger
 
@@ -28,8 +27,8 @@ def analyze_record(record: SQSRecord) -> None:
     try:
         done = dependencies.media_analyzer().analyze(media_id, tasks)
     except Exception as exc:
-        attempts = int(record.attributes.approximate_receive_count or 1)
-        if attempts >= get_settings().processing_max_receives:
+        attempts = last_attempt(record)
+        if attempts is not None:
             dependencies.media_analyzer().give_up(media_id, f"analysis failed after {attempts} attempts: {exc}")
         raise
     logger.info("analyzed", extra={"media_id": media_id, "tasks": [t.value for t in done]})

@@ -57,12 +57,18 @@ def process_record(record: SQSRecord) -> None:
                 # key is indistinguishable from a redelivery; the conditional claim alone keeps it exactly-once.
                 dependencies.process_directly()(event)
         except Exception as exc:
-            attempts = int(record.attributes.approximate_receive_count or 1)
-            if attempts >= get_settings().processing_max_receives:
+            attempts = last_attempt(record)
+            if attempts is not None:
                 reason = f"processing failed after {attempts} attempts: {type(exc).__name__}"
                 if dependencies.media_processor().give_up(event, reason):
                     logger.error("giving up on object", extra={"key": event.key, "attempts": attempts})
             raise
+
+
+def last_attempt(record: SQSRecord) -> int | None:
+    """The delivery count when this is the message's last delivery before the dead-letter queue, else None."""
+    attempts = int(record.attributes.approximate_receive_count or 1)
+    return attempts if attempts >= get_settings().processing_max_receives else None
 
 
 def run_batch(event: dict[str, Any], context: Any, record_handler: Callable[[SQSRecord], None]) -> dict[str, Any]:

@@ -85,15 +85,6 @@ class OwnerTakenIndex(GlobalSecondaryIndex["MediaModel"]):
     taken_sort = UnicodeAttribute(range_key=True)
 
 
-class RenditionAttribute(MapAttribute[str, Any]):
-    """A stored derivative."""
-
-    key = UnicodeAttribute()
-    width = NumberAttribute()
-    height = NumberAttribute()
-    content_type = UnicodeAttribute()
-
-
 class MediaModel(Model):
     """The media table (keys and indexes mirror infra/template.yaml; a test keeps them in step)."""
 

@@ -49,7 +49,6 @@ class JwksCache:
         self._keys: dict[str, Key] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
-        self.fetches = 0
 
     def key(self, kid: str) -> Key | None:
         """The RSA signing key for kid, refreshing the set when kid is new and the cool-down allows."""
@@ -66,7 +65,6 @@ class JwksCache:
 
     def _refresh(self) -> None:
         self._fetched_at = time.monotonic()
-        self.fetches += 1
         try:
             document = self._fetcher(self._url)
         except (OSError, ValueError):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
+from shared.domain.media import expires_at
 from shared.domain.ports import DownloadedObject, ObjectVersion, PresignedPost, RenditionFile, UploadedPart
+from shared.domain.sniff import SNIFF_BYTES
 
 
 def content_disposition(filename: str) -> str:
@@ -29,7 +30,6 @@ class S3Storage:
 
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         """A POST form S3 accepts only for this key, this Content-Type and at most max_size bytes."""
-        expires_at = datetime.now(UTC) + timedelta(seconds=ttl_seconds)
         post = self._s3.generate_presigned_post(
             Bucket=self._bucket,
             Key=key,
@@ -43,7 +43,7 @@ class S3Storage:
         return PresignedPost(
             url=post["url"],
             fields={k: str(v) for k, v in post["fields"].items()},
-            expires_at=expires_at.replace(microsecond=0).isoformat(),
+            expires_at=expires_at(ttl_seconds),
         )
 
     def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
@@ -71,8 +71,8 @@ class S3Storage:
                 size += len(chunk)
                 if size > max_bytes:
                     raise RejectedMedia(f"object is larger than the {max_bytes} bytes declared")
-                if len(head) < 64:
-                    head += chunk[: 64 - len(head)]
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
         return DownloadedObject(

@@ -155,6 +155,7 @@ class DescriptionRequests:
         item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
         if item.status is not MediaStatus.READY:
             raise Conflict(f"the item is {item.status.value}; descriptions are made for ready items")
-        self._repository.save_analysis(media_id, ai_description={**item.ai_description, "status": "pending"})
+        pending = {**item.ai_description, "status": "pending"}
+        self._repository.save_analysis(media_id, ai_description=pending)
         self._requests.request(media_id, [Task.DESCRIBE])
-        return {"media_id": media_id, "ai_description": {**item.ai_description, "status": "pending"}}
+        return {"media_id": media_id, "ai_description": pending}

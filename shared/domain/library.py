@@ -7,11 +7,11 @@ import binascii
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.errors import Conflict, Unprocessable, ValidationError
-from shared.domain.media import MediaItem, MediaKind, MediaStatus, rendition_prefix
+from shared.domain.media import MediaItem, MediaKind, MediaStatus, expires_at, rendition_prefix
 from shared.domain.policy import Action, authorize
 from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage, SortField
 from shared.domain.principal import Principal
@@ -271,9 +271,8 @@ class MediaLibrary:
         item = self.get(principal, media_id)
         if item.status is not MediaStatus.READY:
             raise Conflict(f"the item is {item.status.value}; only ready items can be downloaded")
-        expires_at = datetime.now(UTC) + timedelta(seconds=self._ttl)
         return {
             "url": self._storage.presign_get(item.object_key, self._ttl, filename=item.filename),
             "filename": item.filename,
-            "expires_at": expires_at.replace(microsecond=0).isoformat(),
+            "expires_at": expires_at(self._ttl),
         }

@@ -6,7 +6,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -147,3 +147,8 @@ def sanitize_filename(name: str) -> str:
         else:
             cleaned = cleaned[:_MAX_FILENAME]
     return cleaned
+
+
+def expires_at(ttl_seconds: int) -> str:
+    """When something handed out now for ttl_seconds (a signed URL) expires: ISO-8601 UTC, whole seconds."""
+    return (datetime.now(UTC) + timedelta(seconds=ttl_seconds)).replace(microsecond=0).isoformat()

@@ -108,9 +108,8 @@ class MediaProcessor:
         try:
             with tempfile.TemporaryDirectory(prefix="media-", dir=self._workdir_root) as workdir:
                 result = self._render(item, event, workdir)
-                for name, rendition in result.renditions.items():
-                    source = next(r for r in result.analysis.renditions if r.name == name)
-                    self._storage.store_rendition(rendition.key, source)
+                for source in result.analysis.renditions:
+                    self._storage.store_rendition(result.renditions[source.name].key, source)
         except RejectedMedia as exc:
             self._end_without_renditions(item, MediaStatus.REJECTED, exc.message)
             return Outcome.REJECTED

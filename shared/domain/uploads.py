@@ -10,7 +10,6 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.domain.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationError
@@ -18,6 +17,7 @@ from shared.domain.media import (
     MediaItem,
     MediaKind,
     MediaStatus,
+    expires_at,
     kind_of,
     new_media_id,
     original_key,
@@ -87,10 +87,6 @@ class UploadLimits:
     url_ttl_seconds: int
 
 
-def _expires(ttl_seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=ttl_seconds)).replace(microsecond=0).isoformat()
-
-
 class UploadService:
     """Creates pending media items (or new versions of existing ones) with a signed upload."""
 
@@ -121,7 +117,7 @@ class UploadService:
             return {
                 "method": "MULTIPART",
                 "part_size": part_size,
-                "part_count": math.ceil(item.size / part_size),
+                "part_count": len(self._plan(item)),
             }
         post = self._storage.presign_post(item.object_key, item.content_type, item.size, self._limits.url_ttl_seconds)
         return {"method": "POST", "url": post.url, "fields": post.fields, "expires_at": post.expires_at}
@@ -231,7 +227,7 @@ class UploadService:
             }
             for n in sorted(set(part_numbers))
         ]
-        return {"parts": parts, "expires_at": _expires(ttl)}
+        return {"parts": parts, "expires_at": expires_at(ttl)}
 
     def uploaded_parts(self, principal: Principal, media_id: str) -> dict[str, Any]:
         """What S3 already holds, so an interrupted client sends only the rest."""
