@@ -116,12 +116,8 @@ def upload_service() -> UploadService:
 @lru_cache(maxsize=1)
 def media_library() -> MediaLibrary:
     """Reads and manages media; a purge gives the bytes back to the owner's quota."""
-    ledger = quota_ledger()
     return MediaLibrary(
-        repository(),
-        storage(),
-        url_ttl_seconds=get_settings().download_url_ttl_seconds,
-        on_purge=lambda item: ledger.release(item.owner_id, item.size),
+        repository(), storage(), quota_ledger(), url_ttl_seconds=get_settings().download_url_ttl_seconds
     )
 
 

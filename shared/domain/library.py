@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from shared.domain.errors import Conflict, Unprocessable, ValidationError
 from shared.domain.media import MediaItem, MediaKind, MediaStatus, expires_at, rendition_prefix
 from shared.domain.policy import Action, authorize
-from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage, SortField
+from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage, QuotaLedger, SortField
 from shared.domain.principal import Principal
 
 EDITABLE_FIELDS = frozenset({"title", "description", "tags", "taken_at", "location_visible"})
@@ -164,14 +164,14 @@ class MediaLibrary:
         self,
         repository: MediaRepository,
         storage: ObjectStorage,
+        quota: QuotaLedger,
         *,
         url_ttl_seconds: int,
-        on_purge: Callable[[MediaItem], None] | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
+        self._quota = quota
         self._ttl = url_ttl_seconds
-        self._on_purge = on_purge
 
     def get(self, principal: Principal, media_id: str, action: Action = Action.READ) -> MediaItem:
         """The item if the principal may act on it; NotFound otherwise."""
@@ -263,8 +263,7 @@ class MediaLibrary:
         """Remove an item's objects (all versions), derivatives and record; give its bytes back."""
         self._storage.purge(exact_keys=[item.object_key], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
         self._repository.delete(item.media_id)
-        if self._on_purge is not None:
-            self._on_purge(item)
+        self._quota.release(item.owner_id, item.size)
 
     def download(self, principal: Principal, media_id: str) -> dict[str, Any]:
         """A short-lived URL that downloads the original under its own filename."""
