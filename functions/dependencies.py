@@ -17,10 +17,9 @@ from shared.adapters.identity import JwksCache, TokenVerifier
 from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.adapters.storage import S3Storage
 from shared.config import get_settings
-from shared.domain.analysis import DescriptionRequests, MediaAnalyzer, Task
+from shared.domain.analysis import AnalysisOnReady, DescriptionRequests, MediaAnalyzer
 from shared.domain.library import MediaLibrary
 from shared.domain.maintenance import Janitor
-from shared.domain.media import MediaItem
 from shared.domain.processing import MediaProcessor, ObjectCreated
 from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
@@ -138,19 +137,13 @@ def media_processor() -> MediaProcessor:
             time_budget_s=settings.video_time_budget_seconds,
         ),
     )
-    requests = analysis_requests()
-
-    def request_analysis(item: MediaItem) -> None:
-        tasks = [Task.MODERATE] + ([Task.DESCRIBE] if settings_store().load().auto_describe else [])
-        requests.request(item.media_id, tasks)
-
     return MediaProcessor(
         repository(),
         storage(),
         renderer,
         allowed_content_types=settings.allowed_content_types,
         lease_seconds=settings.processing_lease_seconds,
-        on_ready=request_analysis,
+        on_ready=AnalysisOnReady(settings_store(), analysis_requests()),
     )
 
 

@@ -100,6 +100,18 @@ def analysis_image_key(item: MediaItem) -> str:
     return ""
 
 
+class AnalysisOnReady:
+    """What a newly ready item is queued for: moderation always, a description when auto_describe is on."""
+
+    def __init__(self, settings: SettingsStore, requests: AnalysisRequests) -> None:
+        self._settings = settings
+        self._requests = requests
+
+    def __call__(self, item: MediaItem) -> None:
+        tasks = [Task.MODERATE, Task.DESCRIBE] if self._settings.load().auto_describe else [Task.MODERATE]
+        self._requests.request(item.media_id, tasks)
+
+
 class MediaAnalyzer:
     """Runs analysis tasks on ready items."""
 
