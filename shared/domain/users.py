@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from shared.domain.errors import Forbidden, NotFound, ValidationError
+from shared.domain.errors import Forbidden, ValidationError
 from shared.domain.principal import Principal, Role, role_from_claims
 
 
@@ -119,9 +119,7 @@ class UserDirectory:
             wanted = UserStatus(status)
         except ValueError as exc:
             raise ValidationError(f"status must be one of: {', '.join(s.value for s in UserStatus)}") from exc
-        if self._repository.get(user_id) is None:
-            raise NotFound("user not found")
-        return self._repository.set_status(user_id, wanted)
+        return self._repository.set_status(user_id, wanted)  # NotFound for no such account
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ class IdentityDirectory(Protocol):
         """One user, or None."""
 
     def set_role(self, user_id: str, role: Role, partner_org: str) -> RealmUser:
-        """Make role the user's only vault role (and set or clear the partner organisation)."""
+        """Make role the user's only vault role (and set or clear the partner organisation); NotFound if no user."""
 
 
 class UserAdministration:
@@ -192,6 +190,4 @@ class UserAdministration:
             raise ValidationError("a partner needs a partner_org")
         if wanted is not Role.PARTNER and org:
             raise ValidationError("only partners have a partner_org")
-        if self._identity.get_user(user_id) is None:
-            raise NotFound("user not found")
-        return self._view(self._identity.set_role(user_id, wanted, org))
+        return self._view(self._identity.set_role(user_id, wanted, org))  # NotFound for no such user

@@ -70,6 +70,10 @@ class FakeIdentity:
     def set_role(self, user_id: str, role: Any, partner_org: str) -> Any:
         import dataclasses
 
+        from shared.domain.errors import NotFound
+
+        if user_id not in self.users:
+            raise NotFound("user not found")
         self.users[user_id] = dataclasses.replace(
             self.users[user_id], roles=("user", role.value), partner_org=partner_org
         )

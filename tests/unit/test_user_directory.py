@@ -30,6 +30,8 @@ class MemoryUsers:
         self.users[user.user_id] = dataclasses.replace(user, status=current.status, quota_bytes=current.quota_bytes)
 
     def set_status(self, user_id: str, status: UserStatus) -> User:
+        if user_id not in self.users:
+            raise NotFound("user not found")
         self.users[user_id] = dataclasses.replace(self.users[user_id], status=status)
         return self.users[user_id]
 
