@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -134,9 +135,7 @@ class UploadService:
                     return {"media_id": existing.media_id, "duplicate": True, "upload": None}
         media_id = new_media_id()
         key = original_key(principal.sub, media_id)
-        upload_id = ""
-        if request.size > self._limits.multipart_threshold_bytes:
-            upload_id = self._storage.start_multipart(key, request.content_type)
+        upload_id = self._start_multipart(key, request)
         item = MediaItem(
             media_id=media_id,
             owner_id=principal.sub,
@@ -147,15 +146,9 @@ class UploadService:
             sha256=request.sha256,
             upload_id=upload_id,
         )
-        self._quota.reserve(principal.sub, request.size, quota_bytes)
-        try:
+        with self._reserved(principal.sub, request.size, quota_bytes, item):
             upload = self._upload(item)
             self._repository.create(item)
-        except BaseException:
-            self._quota.release(principal.sub, request.size)
-            if upload_id:
-                self._storage.abort_multipart(key, upload_id)
-            raise
         return {"media_id": media_id, "duplicate": False, "upload": upload}
 
     def issue_version(
@@ -164,16 +157,10 @@ class UploadService:
         """Upload a replacement original to the same key; the old one stays as an older version."""
         if request.force:
             raise ValidationError("force does not apply to versions")
-        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
-        if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
-            raise Conflict(
-                f"the item is {'trashed' if item.trashed else item.status.value}; it cannot take a new version now"
-            )
+        item = self._versionable(principal, media_id)
         self._check(request)
         filename = sanitize_filename(request.filename) or item.filename
-        upload_id = ""
-        if request.size > self._limits.multipart_threshold_bytes:
-            upload_id = self._storage.start_multipart(item.object_key, request.content_type)
+        upload_id = self._start_multipart(item.object_key, request)
         new = replace(
             item,
             filename=filename,
@@ -183,17 +170,41 @@ class UploadService:
             upload_id=upload_id,
         )
         # Quota counts current originals: reserve the new size, give back the old one.
-        self._quota.reserve(principal.sub, request.size, quota_bytes + item.size)
-        try:
+        with self._reserved(principal.sub, request.size, quota_bytes + item.size, new):
             upload = self._upload(new)
             self._repository.start_new_version(new, expected_revision=item.revision)
-        except BaseException:
-            self._quota.release(principal.sub, request.size)
-            if upload_id:
-                self._storage.abort_multipart(item.object_key, upload_id)
-            raise
         self._quota.release(principal.sub, item.size)
         return {"media_id": media_id, "duplicate": False, "upload": upload}
+
+    def _start_multipart(self, key: str, request: UploadRequest) -> str:
+        """The multipart upload id when the file is large enough to need one, else ""."""
+        if request.size > self._limits.multipart_threshold_bytes:
+            return self._storage.start_multipart(key, request.content_type)
+        return ""
+
+    @contextmanager
+    def _reserved(self, owner_id: str, size: int, limit: int, item: MediaItem) -> Iterator[None]:
+        """size bytes of the owner's quota held for the block; on any failure (the quota check's included) they
+        go back and item's multipart upload is aborted, so a refused or failed request leaves nothing behind."""
+        reserved = False
+        try:
+            self._quota.reserve(owner_id, size, limit)
+            reserved = True
+            yield
+        except BaseException:
+            if reserved:
+                self._quota.release(owner_id, size)
+            if item.upload_id:
+                self._storage.abort_multipart(item.object_key, item.upload_id)
+            raise
+
+    def _versionable(self, principal: Principal, media_id: str) -> MediaItem:
+        """The item, if it may change versions now: not trashed, not waiting for or in processing."""
+        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
+            state = "trashed" if item.trashed else item.status.value
+            raise Conflict(f"the item is {state}; it cannot change versions now")
+        return item
 
     # --- multipart ------------------------------------------------------------------------------
     def _multipart_item(self, principal: Principal, media_id: str) -> MediaItem:
@@ -281,21 +292,15 @@ class UploadService:
 
     def restore_version(self, principal: Principal, media_id: str, version_id: str, quota_bytes: int) -> MediaItem:
         """Make an older original current again; processing runs on it as on any upload."""
-        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
-        if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
-            raise Conflict("the item cannot change versions while it is trashed or being processed")
+        item = self._versionable(principal, media_id)
         match = next((v for v in self._storage.list_versions(item.object_key) if v.version_id == version_id), None)
         if match is None:
             raise ValidationError("no such version of this item")
         if match.is_current:
             raise Conflict("that version is already the current one")
         restored = replace(item, size=match.size, sha256="", upload_id="")
-        self._quota.reserve(item.owner_id, match.size, quota_bytes + item.size)
-        try:
+        with self._reserved(item.owner_id, match.size, quota_bytes + item.size, restored):
             restored = self._repository.start_new_version(restored, expected_revision=item.revision)
             self._storage.copy_version_to_current(item.object_key, version_id)
-        except BaseException:
-            self._quota.release(item.owner_id, match.size)
-            raise
         self._quota.release(item.owner_id, item.size)
         return restored

@@ -123,3 +123,12 @@ def test_multipart_plan_part_checks_and_abort() -> None:
     service.abort(ALICE, other)
     assert other not in repository.items
     assert ledger.reserved["user-alice"] == 700
+
+
+def test_a_large_upload_refused_for_quota_leaves_no_multipart_upload_behind() -> None:
+    service, repository, storage, ledger = _service()
+    with pytest.raises(QuotaExceeded):
+        service.issue_upload(ALICE, _request(content_type="video/mp4", size=5000), 1000)
+    assert storage.multipart == {}
+    assert repository.items == {}
+    assert ledger.reserved.get("user-alice", 0) == 0
