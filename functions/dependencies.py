@@ -87,6 +87,7 @@ def token_verifier() -> TokenVerifier:
             max_age_seconds=settings.oidc_jwks_max_age_seconds,
         ),
         leeway_seconds=settings.oidc_leeway_seconds,
+        allowed_clients=settings.oidc_allowed_clients,
     )
 
 

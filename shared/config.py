@@ -25,6 +25,8 @@ class Settings:
     oidc_audience: str = "media-vault-api"
     oidc_jwks_url: str = ""
     oidc_leeway_seconds: int = 30
+    # Clients (`azp`) whose access tokens the API accepts: the web console and the CLI, not service accounts.
+    oidc_allowed_clients: tuple[str, ...] = ("media-vault-web", "media-vault-cli")
     # Where the vault roles are in the token: realm roles, or client roles such as
     # `resource_access.media-vault-api.roles`.
     oidc_roles_claim: str = "realm_access.roles"

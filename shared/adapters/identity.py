@@ -90,11 +90,19 @@ class JwksCache:
 class TokenVerifier:
     """Checks signature, algorithm, issuer, audience, expiry and type of a Keycloak access token."""
 
-    def __init__(self, issuer: str, audience: str, keys: JwksCache, leeway_seconds: int = 30) -> None:
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        keys: JwksCache,
+        leeway_seconds: int = 30,
+        allowed_clients: tuple[str, ...] = (),
+    ) -> None:
         self._issuer = issuer
         self._audience = audience
         self._keys = keys
         self._leeway = leeway_seconds
+        self._allowed_clients = frozenset(allowed_clients)
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; Unauthenticated for anything that is not a valid access token."""
@@ -129,6 +137,15 @@ class TokenVerifier:
             raise Unauthenticated("token signature invalid") from exc
         if claims.get("typ", "Bearer") != "Bearer":
             raise Unauthenticated("not an access token")
+        # python-jose checks `aud` only when the token has one: a realm token minted for another
+        # client without any audience would otherwise pass. This API's id must be named in it.
+        audience = claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        if self._audience not in audiences:
+            raise Unauthenticated("token is not meant for this API")
+        # The client the token was issued to: a service account or another app of the realm may not call us.
+        if self._allowed_clients and claims.get("azp") not in self._allowed_clients:
+            raise Unauthenticated("token was issued to a client this API does not accept")
         return claims
 
 

@@ -164,7 +164,7 @@ class DescriptionRequests:
 
     def request(self, principal: Principal, media_id: str) -> dict[str, Any]:
         """Queue a description; 409 until the item is ready."""
-        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        item = authorize(principal, Action.DESCRIBE, self._repository.get(media_id))
         if item.status is not MediaStatus.READY:
             raise Conflict(f"the item is {item.status.value}; descriptions are made for ready items")
         pending = {**item.ai_description, "status": "pending"}

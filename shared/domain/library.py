@@ -254,7 +254,7 @@ class MediaLibrary:
 
     def purge(self, principal: Principal, media_id: str) -> None:
         """Delete a trashed item for good: every version of the original, every derivative, the record."""
-        item = self.get(principal, media_id, Action.DELETE)
+        item = self.get(principal, media_id, Action.PURGE)
         if not item.trashed:
             raise Conflict("move the item to the trash before deleting it permanently")
         self.purge_item(item)
@@ -267,7 +267,7 @@ class MediaLibrary:
 
     def download(self, principal: Principal, media_id: str) -> dict[str, Any]:
         """A short-lived URL that downloads the original under its own filename."""
-        item = self.get(principal, media_id)
+        item = self.get(principal, media_id, Action.DOWNLOAD)
         if item.status is not MediaStatus.READY:
             raise Conflict(f"the item is {item.status.value}; only ready items can be downloaded")
         return {

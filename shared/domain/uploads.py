@@ -200,7 +200,7 @@ class UploadService:
 
     def _versionable(self, principal: Principal, media_id: str) -> MediaItem:
         """The item, if it may change versions now: not trashed, not waiting for or in processing."""
-        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        item = authorize(principal, Action.VERSION, self._repository.get(media_id))
         if item.trashed or item.status in (MediaStatus.PENDING, MediaStatus.PROCESSING):
             state = "trashed" if item.trashed else item.status.value
             raise Conflict(f"the item is {state}; it cannot change versions now")
@@ -208,7 +208,7 @@ class UploadService:
 
     # --- multipart ------------------------------------------------------------------------------
     def _multipart_item(self, principal: Principal, media_id: str) -> MediaItem:
-        item = authorize(principal, Action.UPDATE, self._repository.get(media_id))
+        item = authorize(principal, Action.UPLOAD, self._repository.get(media_id))
         if not item.upload_id or item.status is not MediaStatus.PENDING:
             raise Conflict("this item has no multipart upload in progress")
         return item

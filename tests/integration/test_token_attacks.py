@@ -124,6 +124,8 @@ ATTACKS: dict[str, Callable[[Realm], str]] = {
     "another-realm": lambda r: r.realm_signed(iss=r.issuer.replace("media-vault", "master")),
     "aud-only-account": lambda r: r.realm_signed(aud="account"),
     "token-for-another-client": lambda r: r.realm_signed(aud=["other-app"], azp="other-app"),
+    "no-aud-claim-admin-roles": lambda r: r.realm_signed(aud=None, realm_access={"roles": ["admin"]}),
+    "service-account-client": lambda r: r.realm_signed(azp="media-vault-admin-cli"),
     "missing-exp": lambda r: r.realm_signed(exp=None),
     "expired-beyond-leeway": lambda r: r.realm_signed(exp=int(time.time()) - 120, iat=int(time.time()) - 420),
     "nbf-in-future": lambda r: r.realm_signed(nbf=int(time.time()) + 600),

@@ -23,7 +23,12 @@ def factory() -> TokenFactory:
 
 
 def _verifier(factory: TokenFactory) -> TokenVerifier:
-    return TokenVerifier(ISSUER, AUDIENCE, JwksCache("unused", fetcher=lambda _url: factory.jwks()))
+    return TokenVerifier(
+        ISSUER,
+        AUDIENCE,
+        JwksCache("unused", fetcher=lambda _url: factory.jwks()),
+        allowed_clients=("media-vault-web", "media-vault-cli"),
+    )
 
 
 def _b64(data: bytes) -> str:
@@ -71,6 +76,13 @@ FORGERIES: dict[str, Any] = {
     "jku-header": lambda f: f.sign(f.claims(), headers={"jku": "http://evil.test/jwks"}),
     "wrong-issuer": lambda f: f.token(iss="http://127.0.0.1:8080/realms/other"),
     "audience-only-account": lambda f: f.token(aud="account"),
+    # A realm-signed token with no audience at all, roles included: python-jose skips `aud` when absent.
+    "no-audience-claim": lambda f: f.token(aud=None, realm_access={"roles": ["admin"]}),
+    "empty-audience-list": lambda f: f.token(aud=[]),
+    "audience-not-a-string": lambda f: f.token(aud={"media-vault-api": True}),
+    # Signed for this API but issued to a client it does not serve (a service account, another app).
+    "service-account-client": lambda f: f.token(azp="media-vault-admin-cli"),
+    "no-authorized-party": lambda f: f.token(azp=None),
     "expired": lambda f: f.token(exp=int(time.time()) - 120),
     "not-yet-valid": lambda f: f.token(nbf=int(time.time()) + 600),
     "missing-exp": lambda f: f.token(exp=None),
@@ -81,6 +93,14 @@ FORGERIES: dict[str, Any] = {
     "oversized": lambda f: f.token(padding="x" * 20_000),
     "empty": lambda f: "",
 }
+
+
+def test_audience_as_a_plain_string_is_accepted(factory: TokenFactory) -> None:
+    assert _verifier(factory).verify(factory.token(aud=AUDIENCE))["sub"] == "user-alice"
+
+
+def test_the_cli_client_is_accepted(factory: TokenFactory) -> None:
+    assert _verifier(factory).verify(factory.token(azp="media-vault-cli"))["azp"] == "media-vault-cli"
 
 
 @pytest.mark.parametrize("name", sorted(FORGERIES))
