@@ -16,7 +16,7 @@ BUILD := .build
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install run test test-unit test-functional test-integration test-localstack lint package localstack bench clean
+.PHONY: help install run test test-unit test-functional test-integration test-localstack fuzz lint package localstack bench clean
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ test-integration: $(STAMP) ## Integration tests (real processes on loopback)
 
 test-localstack: $(STAMP) $(LS_STAMP) ## The LocalStack tier
 	$(PY) -m pytest tests/localstack -q
+
+fuzz: $(STAMP) ## Schemathesis on a local stack as every role, ~2,800 requests (report: .build/fuzz-findings.md)
+	@mkdir -p $(BUILD)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10} FUZZ_REPORT=$${FUZZ_REPORT:-$(BUILD)/fuzz-findings.md} $(PY) -m pytest tests/fuzz -q
 
 lint: $(STAMP) ## ruff and mypy (strict on shared/)
 	$(PY) -m ruff check .

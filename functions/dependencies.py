@@ -48,7 +48,9 @@ def storage() -> S3Storage:
 def repository() -> DynamoMediaRepository:
     """The media table."""
     settings = get_settings()
-    return DynamoMediaRepository(settings.media_table, settings.region)
+    return DynamoMediaRepository(
+        settings.media_table, settings.region, cursor_key=settings.cursor_key, users_table=settings.users_table
+    )
 
 
 @lru_cache(maxsize=1)
@@ -216,12 +218,13 @@ def process_once() -> Callable[..., str]:
 
 
 @lru_cache(maxsize=1)
-def process_directly() -> Callable[[ObjectCreated], str]:
-    """Process one object, log and count its outcome."""
+def process_directly() -> Callable[[ObjectCreated, float | None], str]:
+    """Process one object by a deadline, log and count its outcome (MediaDiscarded: bytes deleted unprocessed)."""
 
-    def process(event: ObjectCreated) -> str:
-        outcome = media_processor().process(event)
-        logger.info("processed object", extra={"key": event.key, "outcome": outcome.value})
+    def process(event: ObjectCreated, deadline: float | None = None) -> str:
+        outcome = media_processor().process(event, deadline)
+        extra = {"key": event.key, "version_id": event.version_id, "outcome": outcome.value}
+        logger.info("processed object", extra=extra)
         metrics.add_metric(name=f"Media{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
         return outcome.value
 
@@ -235,7 +238,6 @@ def janitor() -> Janitor:
     return Janitor(
         repository(),
         storage(),
-        quota_ledger(),
         media_library().purge_item,
         upload_max_age=timedelta(hours=settings.abandoned_upload_hours),
         trash_retention=timedelta(days=settings.trash_retention_days),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 
 _LAMBDA_MB_PER_VCPU = 1769
+# Public on purpose: it signs cursors only where nothing is worth protecting (make run, tests).
+_DEV_CURSOR_KEY = "media-vault-local-cursor-signing-key"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ class Settings:
     # A processing claim older than this is taken over (its attempt is presumed dead); above the
     # function timeout, below the queue's visibility timeout.
     processing_lease_seconds: int = 600
+    # Taken off the invocation's remaining time: what writing an attempt's outcome (and removing its
+    # renditions) may need after processing stops. Budgets plus this fit the function timeout (a test checks).
+    processing_outcome_margin_seconds: int = 15
     # Deliveries before a notification goes to the dead-letter queue (the queue's maxReceiveCount).
     processing_max_receives: int = 3
     # A declared upload whose bytes never arrived is removed (and its quota released) after this long.
@@ -83,6 +88,15 @@ class Settings:
     # Descriptions: offline (facts only) or bedrock (Converse API with the image).
     description_provider: str = "offline"
     bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    # HMAC-SHA256 key of listing cursors; deployed stages get it from Secrets Manager (infra/template.yaml).
+    cursor_signing_key: str = ""
+
+    @property
+    def cursor_key(self) -> str:
+        """CURSOR_SIGNING_KEY, or a fixed development key on the local and test stages only ("" elsewhere)."""
+        if self.cursor_signing_key:
+            return self.cursor_signing_key
+        return _DEV_CURSOR_KEY if self.stage in ("local", "test") else ""
 
     @property
     def jwks_url(self) -> str:

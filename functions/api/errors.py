@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Response
 
 from shared.domain import errors
@@ -36,5 +38,8 @@ def error_body(code: str, message: str) -> dict[str, str]:
 
 
 def error_response(error: errors.DomainError) -> Response:
-    """A JSON error response for a domain error."""
-    return Response(body=error_body(error.code, error.message), status_code=status_for(error))
+    """A JSON error response for a domain error (a 400 has the validation body: no field-level problems here)."""
+    body: dict[str, Any] = dict(error_body(error.code, error.message))
+    if isinstance(error, errors.ValidationError):
+        body["errors"] = []
+    return Response(body=body, status_code=status_for(error))

@@ -2,76 +2,75 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint
 
 from functions import dependencies
-from functions.api.routing import json_body, principal, query_params, route
-from shared.domain.library import DetailPatch, parse_query
+from functions.api.models.media import DescriptionQueued, DetailEdit, DownloadLink, Listing, Media, MediaPage
+from functions.api.routing import principal, route
 
 bp = Blueprint(__name__)
 
 
-def no_content() -> Response:
-    """204."""
-    return Response(body="", status_code=204)
+@route(bp, "/media", query=Listing, response=MediaPage)
+def list_media(query: Listing) -> MediaPage:
+    """A page of the caller's media: filters, sort and a cursor.
+
+    A cursor is valid only with the filters, sort and order of the listing that returned it.
+    """
+    library = dependencies.media_library()
+    page = library.list(principal(bp), query.to_domain(trashed=False), query.limit, query.cursor or None)
+    return MediaPage.of(page)
 
 
-@route(bp, "/media")
-def list_media() -> dict[str, Any]:
-    """A page of the caller's media: filters, sort and a cursor."""
-    query, limit, cursor = parse_query(query_params(bp))
-    return dependencies.media_library().list(principal(bp), query, limit, cursor)
-
-
-@route(bp, "/trash")
-def list_trash() -> dict[str, Any]:
+@route(bp, "/trash", query=Listing, response=MediaPage)
+def list_trash(query: Listing) -> MediaPage:
     """A page of the caller's trashed media."""
-    query, limit, cursor = parse_query(query_params(bp))
-    return dependencies.media_library().list(principal(bp), dataclasses.replace(query, trashed=True), limit, cursor)
+    library = dependencies.media_library()
+    page = library.list(principal(bp), query.to_domain(trashed=True), query.limit, query.cursor or None)
+    return MediaPage.of(page)
 
 
-@route(bp, "/media/{media_id}")
-def get_media(media_id: str) -> dict[str, Any]:
+@route(bp, "/media/{media_id}", response=Media, errors=(404,))
+def get_media(media_id: str) -> Media:
     """One item with short-lived rendition URLs; 404 when missing or not the caller's."""
-    return dependencies.media_library().describe(principal(bp), media_id)
+    return Media.of(dependencies.media_library().describe(principal(bp), media_id))
 
 
-@route(bp, "/media/{media_id}", methods=("PATCH",))
-def update_media(media_id: str) -> dict[str, Any]:
-    """Edit title, description, tags, taken-at override, location visibility (needs the current version)."""
-    return dependencies.media_library().update(principal(bp), media_id, DetailPatch.parse(json_body(bp)))
+@route(bp, "/media/{media_id}", methods=("PATCH",), body=DetailEdit, response=Media, errors=(404, 409, 422))
+def update_media(media_id: str, body: DetailEdit) -> Media:
+    """Edit title, description, tags, taken-at override, location visibility (needs the current version).
+
+    A field that exists but is not editable answers 422; a stale version answers 409.
+    """
+    edited = dependencies.media_library().update(principal(bp), media_id, body.version, body.to_domain())
+    return Media.of(edited)
 
 
-@route(bp, "/media/{media_id}", methods=("DELETE",))
-def trash_media(media_id: str) -> Response:
+@route(bp, "/media/{media_id}", methods=("DELETE",), status=204, errors=(404,))
+def trash_media(media_id: str) -> None:
     """Move an item to the trash."""
     dependencies.media_library().trash(principal(bp), media_id)
-    return no_content()
 
 
-@route(bp, "/media/{media_id}/restore", methods=("POST",))
-def restore_media(media_id: str) -> dict[str, Any]:
+@route(bp, "/media/{media_id}/restore", methods=("POST",), response=Media, errors=(404, 409))
+def restore_media(media_id: str) -> Media:
     """Bring an item back from the trash."""
-    return dependencies.media_library().restore(principal(bp), media_id)
+    return Media.of(dependencies.media_library().restore(principal(bp), media_id))
 
 
-@route(bp, "/trash/{media_id}", methods=("DELETE",))
-def purge_media(media_id: str) -> Response:
+@route(bp, "/trash/{media_id}", methods=("DELETE",), status=204, errors=(404, 409))
+def purge_media(media_id: str) -> None:
     """Delete a trashed item for good: original (every version), derivatives, record."""
     dependencies.media_library().purge(principal(bp), media_id)
-    return no_content()
 
 
-@route(bp, "/media/{media_id}/download")
-def download_media(media_id: str) -> dict[str, Any]:
+@route(bp, "/media/{media_id}/download", response=DownloadLink, errors=(404, 409))
+def download_media(media_id: str) -> DownloadLink:
     """A short-lived URL that downloads the original with a safe Content-Disposition."""
-    return dependencies.media_library().download(principal(bp), media_id)
+    return DownloadLink.model_validate(dependencies.media_library().download(principal(bp), media_id))
 
 
-@route(bp, "/media/{media_id}/describe", methods=("POST",))
-def describe_media(media_id: str) -> Response:
+@route(bp, "/media/{media_id}/describe", methods=("POST",), response=DescriptionQueued, status=202, errors=(404, 409))
+def describe_media(media_id: str) -> DescriptionQueued:
     """Ask for an AI description; it arrives asynchronously (watch ai_description.status)."""
-    return Response(body=dependencies.description_requests().request(principal(bp), media_id), status_code=202)
+    return DescriptionQueued.model_validate(dependencies.description_requests().request(principal(bp), media_id))

@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Request, Response
 
 from functions.api.errors import error_body
+from functions.api.routing import bind_request
 from shared.observability import logger, metrics
 
 # Chalice's own errors (bad JSON, 405, 415, unhandled 500) use {"Code", "Message"}: rename them.
@@ -45,6 +46,7 @@ def _normalized(response: Response) -> Response:
 def http_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Wrap every API request."""
     # API Gateway supplies requestId; the local gateway does not, so mint one.
+    bind_request(event)
     request_id = str((event.context or {}).get("requestId") or uuid.uuid4())
     logger.set_correlation_id(request_id)
     started = time.perf_counter()

@@ -4,76 +4,139 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Response
+from chalice.app import Blueprint
 
 from functions import dependencies
-from functions.api.routing import current_user, json_body, principal, route
-from shared.domain.uploads import UploadRequest
+from functions.api.models.media import Media
+from functions.api.models.uploads import (
+    Completion,
+    MultipartPlan,
+    OriginalVersion,
+    PartNumbers,
+    PostUpload,
+    SignedPart,
+    SignedParts,
+    StoredPart,
+    UploadDeclaration,
+    UploadProgress,
+    UploadTicket,
+    VersionDeclaration,
+    Versions,
+)
+from functions.api.routing import current_user, principal, route
+from shared.domain import uploads as domain
+from shared.domain.ports import PresignedPost
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/uploads", methods=("POST",))
-def create_upload() -> Response:
-    """A pending item with a presigned POST (small files) or a multipart plan (large ones); 200 for a duplicate."""
-    ticket = dependencies.upload_service().issue_upload(
-        principal(bp), UploadRequest.parse(json_body(bp)), current_user().quota_bytes
+def _ticket(ticket: domain.UploadTicket | dict[str, Any]) -> UploadTicket:
+    """The response for a ticket (issue_version still answers a dict of the same fields)."""
+    if isinstance(ticket, dict):
+        ticket = domain.UploadTicket(ticket["media_id"], ticket["duplicate"], ticket["upload"])
+    upload = ticket.upload
+    instructions: PostUpload | MultipartPlan | None = None
+    if isinstance(upload, PresignedPost):
+        instructions = PostUpload(method="POST", url=upload.url, fields=upload.fields, expires_at=upload.expires_at)
+    elif isinstance(upload, domain.MultipartPlan):
+        instructions = MultipartPlan(method="MULTIPART", part_size=upload.part_size, part_count=upload.part_count)
+    return UploadTicket(media_id=ticket.media_id, duplicate=ticket.duplicate, upload=instructions)
+
+
+@route(
+    bp,
+    "/uploads",
+    methods=("POST",),
+    body=UploadDeclaration,
+    response=UploadTicket,
+    status=201,
+    other_statuses=(200,),
+    errors=(413, 415),
+)
+def create_upload(body: UploadDeclaration) -> tuple[UploadTicket, int]:
+    """A pending item with a presigned POST (small files) or a multipart plan (large ones); 200 for a duplicate.
+
+    With a sha256 matching one of the caller's ready items, nothing is uploaded: the answer is 200 with
+    duplicate true and that item's id. Quota (declared bytes of the caller's items) is checked here.
+    """
+    ticket = dependencies.upload_service().issue_upload(principal(bp), body.to_domain(), current_user().quota_bytes)
+    return _ticket(ticket), 200 if ticket.duplicate else 201
+
+
+@route(bp, "/uploads/{media_id}/parts", methods=("POST",), body=PartNumbers, response=SignedParts, errors=(404, 409))
+def sign_parts(media_id: str, body: PartNumbers) -> SignedParts:
+    """PUT URLs for the parts the client is about to send (at most 100 per call)."""
+    signed = dependencies.upload_service().presign_parts(principal(bp), media_id, body.part_numbers)
+    return SignedParts(
+        parts=[SignedPart(part_number=p.part_number, size=p.size, url=p.url) for p in signed.parts],
+        expires_at=signed.expires_at,
     )
-    return Response(body=ticket, status_code=200 if ticket["duplicate"] else 201)
 
 
-@route(bp, "/uploads/{media_id}/parts", methods=("POST",))
-def sign_parts(media_id: str) -> dict[str, Any]:
-    """PUT URLs for the parts the client is about to send."""
-    body = json_body(bp)
-    numbers = body.get("part_numbers") if isinstance(body, dict) else None
-    return dependencies.upload_service().presign_parts(principal(bp), media_id, numbers)
-
-
-@route(bp, "/uploads/{media_id}/parts")
-def list_parts(media_id: str) -> dict[str, Any]:
+@route(bp, "/uploads/{media_id}/parts", response=UploadProgress, errors=(404, 409))
+def list_parts(media_id: str) -> UploadProgress:
     """Parts S3 already holds: a client resuming after a failure sends only the rest."""
-    return dependencies.upload_service().uploaded_parts(principal(bp), media_id)
+    progress = dependencies.upload_service().uploaded_parts(principal(bp), media_id)
+    return UploadProgress(
+        part_size=progress.part_size,
+        part_count=progress.part_count,
+        parts=[StoredPart(part_number=p.part_number, etag=p.etag, size=p.size) for p in progress.parts],
+    )
 
 
-@route(bp, "/uploads/{media_id}/complete", methods=("POST",))
-def complete_upload(media_id: str) -> dict[str, Any]:
+@route(bp, "/uploads/{media_id}/complete", methods=("POST",), body=Completion, response=Media, errors=(404, 409))
+def complete_upload(media_id: str, body: Completion) -> Media:
     """Assemble the parts; processing starts when S3 announces the object."""
-    item = dependencies.upload_service().complete(principal(bp), media_id, json_body(bp))
-    return dependencies.media_library().view(item)
+    item = dependencies.upload_service().complete(principal(bp), media_id, body.to_domain())
+    return Media.of(dependencies.media_library().view(item))
 
 
-@route(bp, "/uploads/{media_id}", methods=("DELETE",))
-def abort_upload(media_id: str) -> Response:
-    """Abandon an unfinished multipart upload."""
+@route(bp, "/uploads/{media_id}", methods=("DELETE",), status=204, errors=(404, 409))
+def abort_upload(media_id: str) -> None:
+    """Abandon an unfinished multipart upload (its quota is given back)."""
     dependencies.upload_service().abort(principal(bp), media_id)
-    return Response(body="", status_code=204)
 
 
-@route(bp, "/media/{media_id}/versions", methods=("POST",))
-def create_version(media_id: str) -> Response:
+@route(
+    bp,
+    "/media/{media_id}/versions",
+    methods=("POST",),
+    body=VersionDeclaration,
+    response=UploadTicket,
+    status=201,
+    errors=(404, 409, 413, 415),
+)
+def create_version(media_id: str, body: VersionDeclaration) -> UploadTicket:
     """Upload a replacement original; the previous one stays as an older version."""
-    request = UploadRequest.parse(json_body(bp), filename_required=False)
-    ticket = dependencies.upload_service().issue_version(principal(bp), media_id, request, current_user().quota_bytes)
-    return Response(body=ticket, status_code=201)
+    service = dependencies.upload_service()
+    ticket = service.issue_version(principal(bp), media_id, body.to_domain(), current_user().quota_bytes)
+    return _ticket(ticket)
 
 
-@route(bp, "/media/{media_id}/versions")
-def list_versions(media_id: str) -> dict[str, Any]:
+@route(bp, "/media/{media_id}/versions", response=Versions, errors=(404,))
+def list_versions(media_id: str) -> Versions:
     """Every stored version of the original, newest first."""
     versions = dependencies.upload_service().versions(principal(bp), media_id)
-    return {
-        "versions": [
-            {"version_id": v.version_id, "size": v.size, "last_modified": v.last_modified, "is_current": v.is_current}
+    return Versions(
+        versions=[
+            OriginalVersion(
+                version_id=v.version_id, size=v.size, last_modified=v.last_modified, is_current=v.is_current
+            )
             for v in versions
         ]
-    }
+    )
 
 
-@route(bp, "/media/{media_id}/versions/{version_id}/restore", methods=("POST",))
-def restore_version(media_id: str, version_id: str) -> dict[str, Any]:
+@route(
+    bp,
+    "/media/{media_id}/versions/{version_id}/restore",
+    methods=("POST",),
+    response=Media,
+    errors=(400, 404, 409, 413),
+)
+def restore_version(media_id: str, version_id: str) -> Media:
     """Make an older original current again; it is processed like a new upload."""
     item = dependencies.upload_service().restore_version(
         principal(bp), media_id, version_id, current_user().quota_bytes
     )
-    return dependencies.media_library().view(item)
+    return Media.of(dependencies.media_library().view(item))

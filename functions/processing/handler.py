@@ -8,6 +8,7 @@ message moves to the dead-letter queue.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
@@ -46,16 +47,25 @@ def object_created_events(body: str) -> list[ObjectCreated]:
     return events
 
 
-def process_record(record: SQSRecord) -> None:
+def processing_deadline(lambda_context: Any) -> float | None:
+    """When processing must stop (time.monotonic()) so the outcome is still written before Lambda's timeout."""
+    if lambda_context is None:
+        return None
+    left_s = float(lambda_context.get_remaining_time_in_millis()) / 1000
+    return time.monotonic() + left_s - get_settings().processing_outcome_margin_seconds
+
+
+def process_record(record: SQSRecord, lambda_context: Any = None) -> None:
     """Process every object a message announces; raising marks only this message failed."""
     for event in object_created_events(record.body):
+        deadline = processing_deadline(lambda_context)
         try:
             if event.version_id or event.sequencer:
-                dependencies.process_once()(event=event)
+                dependencies.process_once()(event=event, deadline=deadline)
             else:
                 # Without a version id or sequencer (moto's notifications carry neither) a new version of a
                 # key is indistinguishable from a redelivery; the conditional claim alone keeps it exactly-once.
-                dependencies.process_directly()(event)
+                dependencies.process_directly()(event, deadline)
         except Exception as exc:
             attempts = last_attempt(record)
             if attempts is not None:

@@ -28,6 +28,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from infra.local.docs import docs_response
 from infra.local.processes import stop_on_signals
 from infra.local.provision import load_template
 
@@ -113,6 +114,15 @@ class _Handler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """The app logs each request itself (JSON); stay quiet here."""
+
+    def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler names its hooks so
+        """Interactive docs at /docs (served here, not by the app: they are not part of the Lambda)."""
+        docs = docs_response(self.path)
+        if docs is None:
+            self._generic_handle()
+            return
+        status, content_type, body = docs
+        self._send_http_response(status, {"Content-Type": content_type}, body)
 
 
 def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer:

@@ -29,6 +29,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from localstack_client import config as localstack_client_config
+from localstack_client.session import Session as LocalStackClientSession
+
 from infra.local.processes import die_with_parent, stop_on_signals
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +47,20 @@ _READY_STATES = {"running", "available"}
 def health_url(host: str = "127.0.0.1", port: int = 4566) -> str:
     """LocalStack's health endpoint."""
     return f"http://{host}:{port}/_localstack/health"
+
+
+def aws_session(localstack_host: str, region: str = "us-east-1") -> LocalStackClientSession:
+    """A localstack_client session whose boto3 clients go to the LocalStack at localstack_host ("host:port")."""
+    endpoint = localstack_client_config.get_service_endpoint("s3", localstack_host)
+    # localstack_client sends every client to $AWS_ENDPOINT_URL when that is set, whatever host it is given.
+    if endpoint != f"http://{localstack_host}":
+        raise RuntimeError(
+            f"localstack_client would send clients to {endpoint}, not to LocalStack at {localstack_host}"
+        )
+    # The credentials every process of the local stack uses: LocalStack files all it creates under one account.
+    return LocalStackClientSession(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=region, localstack_host=localstack_host
+    )
 
 
 def localstack_env(host: str, port: int, filesystem_root: Path | None = None) -> dict[str, str]:

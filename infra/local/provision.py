@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 import yaml
 
+from infra.local.localstack import aws_session
+
 TEMPLATE = Path(__file__).resolve().parents[1] / "template.yaml"
 _SUB_VARIABLE = re.compile(r"\$\{([^}]+)\}")
 
@@ -28,17 +30,25 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 
 class Provisioner:
-    """Creates each supported resource once, on first reference, and remembers its attributes."""
+    """Creates each supported resource once, on first reference, and remembers its attributes.
 
-    def __init__(self, template: Mapping[str, Any], stack_name: str, region: str = "us-east-1") -> None:
+    `aws` makes the S3, SQS and STS clients: boto3 itself (endpoints from AWS_ENDPOINT_URL*) or a
+    localstack_client session.
+    """
+
+    def __init__(
+        self, template: Mapping[str, Any], stack_name: str, region: str = "us-east-1", aws: Any = boto3
+    ) -> None:
         self._resources: Mapping[str, Any] = template["Resources"]
         self._globals: Mapping[str, Any] = template.get("Globals", {})
         self._stack = stack_name
         self._region = region
-        self._s3 = boto3.client("s3", region_name=region)
-        self._sqs = boto3.client("sqs", region_name=region)
+        self._s3 = aws.client("s3", region_name=region)
+        self._sqs = aws.client("sqs", region_name=region)
+        # Always plain boto3: beside LocalStack, DynamoDB is moto's (LocalStack's cannot start on this kind of
+        # machine), named by AWS_ENDPOINT_URL_DYNAMODB.
         self._dynamodb = boto3.client("dynamodb", region_name=region)
-        account = str(boto3.client("sts", region_name=region).get_caller_identity()["Account"])
+        account = str(aws.client("sts", region_name=region).get_caller_identity()["Account"])
         self._pseudo: dict[str, str] = {
             "AWS::StackName": stack_name,
             "AWS::AccountId": account,
@@ -182,9 +192,12 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def provision(stack_name: str = "media-vault-local", region: str = "us-east-1") -> dict[str, str]:
-    """Provision the template's resources on the emulator the AWS_ENDPOINT_URL* variables name."""
-    return Provisioner(load_template(), stack_name, region).provision()
+def provision(
+    stack_name: str = "media-vault-local", region: str = "us-east-1", localstack_host: str | None = None
+) -> dict[str, str]:
+    """Provision the template's resources where AWS_ENDPOINT_URL* say; S3/SQS on localstack_host when given."""
+    aws = boto3 if localstack_host is None else aws_session(localstack_host, region)
+    return Provisioner(load_template(), stack_name, region, aws).provision()
 
 
 if __name__ == "__main__":
@@ -192,4 +205,6 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description="Provision infra/template.yaml's resources locally.")
     parser.add_argument("--stack-name", default="media-vault-local")
-    print(json.dumps(provision(parser.parse_args().stack_name), indent=2))
+    parser.add_argument("--localstack-host", help="host:port of LocalStack, for S3, SQS and STS")
+    args = parser.parse_args()
+    print(json.dumps(provision(args.stack_name, localstack_host=args.localstack_host), indent=2))

@@ -145,8 +145,11 @@ class DevStack:
                 wait_for_http(f"http://{self.host}:{self.ports.dynamodb}/moto-api/", process=process)
             else:
                 raise ValueError(f"unknown emulator {self.emulator!r} (moto or localstack)")
+            command = [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name]
+            if self.emulator == "localstack":
+                command += ["--localstack-host", f"{self.host}:{self.ports.emulator}"]
             provisioned = subprocess.run(
-                [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name],
+                command,
                 cwd=ROOT,
                 env=self.env,
                 check=False,

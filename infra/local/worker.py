@@ -74,7 +74,8 @@ class QueueWorker:
         if not messages:
             return 0
         event = {"Records": [lambda_record(m, self._queue_arn, self._region) for m in messages]}
-        context = LambdaContext("processor", memory_size=1536, max_runtime_ms=120_000)
+        # The deployed processor's timeout (.chalice/config.json): processing budgets come from the time left.
+        context = LambdaContext("processor", memory_size=1536, max_runtime_ms=420_000)
         try:
             result = self._handler(event, context) or {}
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,15 +19,18 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
+from shared.adapters.cursors import CursorSigner
 from shared.config import get_settings
 from shared.domain.analysis import SystemSettings
-from shared.domain.errors import Conflict, NotFound, QuotaExceeded
+from shared.domain.errors import Conflict, DomainError, NotFound, QuotaExceeded
 from shared.domain.media import MediaItem, MediaStatus, Rendition
 from shared.domain.ports import DetailChanges, MediaQuery, Page, ProcessingResult, SortField
 from shared.domain.principal import Role
@@ -121,6 +127,10 @@ class MediaModel(Model):
     trashed_at = UTCDateTimeAttribute(null=True)
     trash_partition = UnicodeAttribute(null=True)
     upload_id = UnicodeAttribute(null=True)
+    # Set by the one complete that won: abort and upkeep are conditional on its absence.
+    upload_completing = BooleanAttribute(null=True)
+    # Bytes of every stored version of the original (what the owner's quota holds for this item).
+    stored_bytes = NumberAttribute(null=True)
     version_id = UnicodeAttribute(null=True)
     sequencer = UnicodeAttribute(null=True)
     placeholder = UnicodeAttribute(null=True)
@@ -189,6 +199,9 @@ def _to_item(model: MediaModel) -> MediaItem:
         revision=int(model.revision or 0),
         trashed_at=model.trashed_at,
         upload_id=model.upload_id or "",
+        upload_completing=bool(model.upload_completing),
+        # Records written before stored_bytes existed hold exactly their one declared version.
+        stored_bytes=int(model.stored_bytes if model.stored_bytes is not None else model.size),
         version_id=model.version_id or "",
         sequencer=model.sequencer or "",
         placeholder=model.placeholder or "",
@@ -198,8 +211,27 @@ def _to_item(model: MediaModel) -> MediaItem:
     )
 
 
-def _is_condition_failure(exc: PutError | UpdateError | DeleteError) -> bool:
+# Why a transaction was cancelled when another writer decided the item first (TransactionConflict: a
+# concurrent transaction on the same item; a retry would meet the winner's condition anyway).
+_LOST_RACE = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+def _is_condition_failure(exc: PutError | UpdateError | DeleteError | TransactWriteError) -> bool:
+    if isinstance(exc, TransactWriteError):
+        reasons = exc.cancellation_reasons if exc.cause_response_code == "TransactionCanceledException" else []
+        return any(reason is not None and reason.code in _LOST_RACE for reason in reasons)
     return exc.cause_response_code == "ConditionalCheckFailedException"
+
+
+@contextmanager
+def _unless_condition_fails(refusal: DomainError) -> Iterator[None]:
+    """The one translation of a lost condition (a write's, or a transaction's) into the domain's answer."""
+    try:
+        yield
+    except (PutError, UpdateError, DeleteError, TransactWriteError) as exc:
+        if _is_condition_failure(exc):
+            raise refusal from exc
+        raise
 
 
 def _filters(query: MediaQuery) -> Condition | None:
@@ -229,6 +261,12 @@ def _filters(query: MediaQuery) -> Condition | None:
     return combined
 
 
+def _cursor_scope(owner_id: str, query: MediaQuery) -> str:
+    """What a cursor is bound to: the owner and every filter, the sort and the order of its listing."""
+    fields = {**asdict(query), "sort": query.sort.value}
+    return json.dumps({"owner": owner_id, "query": fields}, separators=(",", ":"), sort_keys=True)
+
+
 def _range_condition(query: MediaQuery) -> Condition | None:
     """The sort-key condition of a listing (the date range of the field it is sorted by)."""
     if query.sort is SortField.TAKEN:
@@ -253,8 +291,14 @@ def _range_condition(query: MediaQuery) -> Condition | None:
 class DynamoMediaRepository:
     """MediaRepository on the PynamoDB media table."""
 
-    def __init__(self, table_name: str, region: str) -> None:
+    def __init__(self, table_name: str, region: str, *, cursor_key: str = "", users_table: str = "") -> None:
         _bind(MediaModel, table_name, region)
+        if users_table:
+            # Deleting an item gives its bytes back to the owner's counter in the same transaction.
+            _bind(UserModel, users_table, region)
+        self._region = region
+        # Only listings need it: the processor and janitor share this repository without the key.
+        self._cursor_key = cursor_key
 
     def create(self, item: MediaItem) -> None:
         """Store a new item; Conflict if the id already exists."""
@@ -274,6 +318,7 @@ class DynamoMediaRepository:
             taken_sort=item.taken_sort,
             search_text=_search_text(item.filename, item.title, item.description),
             upload_id=item.upload_id or None,
+            stored_bytes=item.stored_bytes or item.size,
         )
         try:
             model.save(condition=MediaModel.media_id.does_not_exist())
@@ -289,9 +334,13 @@ class DynamoMediaRepository:
         except MediaModel.DoesNotExist:
             return None
 
-    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
-        """One page of an owner's items; the cursor is DynamoDB's position after the last item returned."""
+    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
+        """One page of an owner's items; the cursor is DynamoDB's position after the last item returned, signed."""
         index = MediaModel.owner_taken_index if query.sort is SortField.TAKEN else MediaModel.owner_index
+        scope = _cursor_scope(owner_id, query)
+        sort_key = "taken_sort" if query.sort is SortField.TAKEN else "created_at"
+        attributes = frozenset({"media_id", "owner_id", sort_key})
+        signer = self._cursor_signer()
         results = index.query(
             owner_id,
             range_key_condition=_range_condition(query),
@@ -300,11 +349,16 @@ class DynamoMediaRepository:
             limit=limit,
             # Filters apply after DynamoDB reads a page: read a few pages' worth per round trip.
             page_size=min(1000, limit * 4),
-            last_evaluated_key=cursor,
+            last_evaluated_key=signer.open(cursor, scope, attributes) if cursor else None,
         )
         items = [_to_item(model) for model in results]
         position = results.last_evaluated_key
-        return Page(items=items, cursor=dict(position) if position else None)
+        return Page(items=items, cursor=signer.sign(dict(position), scope) if position else None)
+
+    def _cursor_signer(self) -> CursorSigner:
+        if not self._cursor_key:
+            raise RuntimeError("CURSOR_SIGNING_KEY is not set: listings cannot sign their cursors")
+        return CursorSigner(self._cursor_key.encode())
 
     def update_details(self, current: MediaItem, changes: DetailChanges) -> MediaItem:
         """Owner edits of the item as read, only if nobody changed it since (its revision is the guard)."""
@@ -357,10 +411,6 @@ class DynamoMediaRepository:
             raise
         return _to_item(model)
 
-    def delete(self, media_id: str) -> None:
-        """Remove the record."""
-        MediaModel(media_id).delete()
-
     def trashed_before(self, before: datetime, limit: int) -> list[MediaItem]:
         """Items in the trash since before a time (oldest first)."""
         query = MediaModel.trash_index.query(_TRASH, range_key_condition=MediaModel.trashed_at < before, limit=limit)
@@ -373,15 +423,62 @@ class DynamoMediaRepository:
         )
         return [_to_item(m) for m in query]
 
-    def delete_if_pending(self, media_id: str) -> bool:
-        """Remove a record only while it is still pending; False if it moved on meanwhile."""
+    def purge_record(self, item: MediaItem) -> None:
+        """Delete a trashed item's record and release its stored bytes; Conflict if another purge (or a
+        restore) got there first."""
+        still_trashed = MediaModel.media_id.exists() & MediaModel.trashed_at.exists()
+        self._delete_releasing(item, still_trashed, Conflict("the item is no longer in the trash"))
+
+    def abort_upload(self, item: MediaItem) -> None:
+        """Delete the record of a multipart upload nobody completed and release its bytes; Conflict if it was
+        completed, aborted or expired meanwhile."""
+        unfinished = (
+            (MediaModel.status == MediaStatus.PENDING.value)
+            & (MediaModel.upload_id == item.upload_id)
+            & MediaModel.upload_completing.does_not_exist()
+        )
+        self._delete_releasing(item, unfinished, Conflict("this item has no multipart upload in progress"))
+
+    def expire_upload(self, item: MediaItem) -> bool:
+        """Delete a pending record unchanged since item was read and release its bytes; False if it moved on."""
+        untouched = (
+            (MediaModel.status == MediaStatus.PENDING.value)
+            & (MediaModel.updated_at == item.updated_at)
+            & MediaModel.upload_completing.does_not_exist()
+        )
         try:
-            MediaModel(media_id).delete(condition=MediaModel.status == MediaStatus.PENDING.value)
-        except DeleteError as exc:
-            if _is_condition_failure(exc):
-                return False
-            raise
+            self._delete_releasing(item, untouched, Conflict("the upload moved on"))
+        except Conflict:
+            return False
         return True
+
+    def _delete_releasing(self, item: MediaItem, condition: Condition, refusal: DomainError) -> None:
+        """One transaction: the conditional delete and the release of the item's bytes, so of any number of
+        concurrent deleters only the one whose condition holds gives the bytes back."""
+        with _unless_condition_fails(refusal), TransactWrite(connection=Connection(region=self._region)) as write:
+            write.delete(MediaModel(item.media_id), condition=condition)
+            write.update(
+                UserModel(item.owner_id),
+                actions=[UserModel.reserved_bytes.add(-item.stored_bytes)],
+                condition=UserModel.user_id.exists(),
+            )
+
+    def begin_completion(self, item: MediaItem) -> None:
+        """Mark the multipart upload as being completed; Conflict if it was aborted, expired or completed."""
+        in_progress = (
+            (MediaModel.status == MediaStatus.PENDING.value)
+            & (MediaModel.upload_id == item.upload_id)
+            & MediaModel.upload_completing.does_not_exist()
+        )
+        with _unless_condition_fails(Conflict("this item has no multipart upload in progress")):
+            MediaModel(item.media_id).update(actions=[MediaModel.upload_completing.set(True)], condition=in_progress)
+
+    def undo_completion(self, item: MediaItem) -> None:
+        """S3 refused to assemble the parts: the upload can be completed or aborted again."""
+        with _unless_condition_fails(Conflict("the upload changed while it was being completed")):
+            MediaModel(item.media_id).update(
+                actions=[MediaModel.upload_completing.remove()], condition=MediaModel.upload_id == item.upload_id
+            )
 
     def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
         """The owner's items declared with this SHA-256."""
@@ -398,6 +495,7 @@ class DynamoMediaRepository:
             MediaModel.content_type.set(item.content_type),
             MediaModel.kind.set(item.kind.value),
             MediaModel.size.set(item.size),
+            MediaModel.stored_bytes.set(item.stored_bytes),
             MediaModel.failure_reason.remove(),
             MediaModel.search_text.set(_search_text(item.filename, item.title, item.description)),
         ]
@@ -437,24 +535,21 @@ class DynamoMediaRepository:
                 raise NotFound("media not found") from exc
             raise
 
-    def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
-        """pending -> processing, or a processing item whose lease has run out (its attempt died)."""
+    def claim(self, media_id: str, lease_seconds: int, version_id: str = "") -> MediaItem:
+        """pending -> processing, or a processing item whose lease has run out (its attempt died); version_id
+        names the object version this attempt processes."""
         now = datetime.now(UTC)
         expired = MediaModel.updated_at < now - timedelta(seconds=lease_seconds)
         condition = MediaModel.media_id.exists() & (
             (MediaModel.status == MediaStatus.PENDING.value)
             | ((MediaModel.status == MediaStatus.PROCESSING.value) & expired)
         )
+        actions: list[Action] = [MediaModel.status.set(MediaStatus.PROCESSING.value), MediaModel.updated_at.set(now)]
+        if version_id:
+            actions.append(MediaModel.version_id.set(version_id))
         model = MediaModel(media_id)
-        try:
-            model.update(
-                actions=[MediaModel.status.set(MediaStatus.PROCESSING.value), MediaModel.updated_at.set(now)],
-                condition=condition,
-            )
-        except UpdateError as exc:
-            if _is_condition_failure(exc):
-                raise Conflict(f"media {media_id} is not waiting for processing") from exc
-            raise
+        with _unless_condition_fails(Conflict(f"media {media_id} is not waiting for processing")):
+            model.update(actions=actions, condition=condition)
         return _to_item(model)
 
     def finish(
@@ -472,6 +567,7 @@ class DynamoMediaRepository:
             MediaModel.status.set(status.value),
             MediaModel.updated_at.set(now),
             MediaModel.upload_id.remove(),  # a finished multipart upload has no session left
+            MediaModel.upload_completing.remove(),
         ]
         if reason:
             actions.append(MediaModel.failure_reason.set(reason[:500]))
@@ -688,5 +784,5 @@ class DynamoSettingsStore:
 
     def save(self, settings: SystemSettings) -> None:
         """Replace the settings (and this container's cache)."""
-        SettingsModel(self.NAME, values=settings.to_dict()).save()
+        SettingsModel(self.NAME, values=asdict(settings)).save()
         self._cached = (time.monotonic(), settings)

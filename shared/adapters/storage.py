@@ -46,9 +46,14 @@ class S3Storage:
             expires_at=expires_at(ttl_seconds),
         )
 
-    def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
-        """A GET URL valid for ttl_seconds; with filename, served as a download."""
+    def presign_get(
+        self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None
+    ) -> str:
+        """A GET URL valid for ttl_seconds; with filename, served as a download; with version_id, that version
+        only, whatever was written to the key since."""
         params: dict[str, str] = {"Bucket": self._bucket, "Key": key}
+        if version_id:
+            params["VersionId"] = version_id
         if filename:
             params["ResponseContentDisposition"] = content_disposition(filename)
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
@@ -128,16 +133,27 @@ class S3Storage:
                 raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Code')}")
         return len(targets)
 
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Delete one version of an object; S3 answers success when it is already gone."""
+        self._s3.delete_object(Bucket=self._bucket, Key=key, VersionId=version_id)
+
     def start_multipart(self, key: str, content_type: str) -> str:
         """Begin a multipart upload (Content-Type is fixed here, not by the client)."""
         response = self._s3.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)
         return str(response["UploadId"])
 
-    def presign_part(self, key: str, upload_id: str, part_number: int, ttl_seconds: int) -> str:
-        """A PUT URL for one part, bound to this upload and part number."""
+    def presign_part(self, key: str, upload_id: str, part_number: int, size: int, ttl_seconds: int) -> str:
+        """A PUT URL for one part, bound to this upload, part number and size (Content-Length is a signed
+        header, so S3 refuses a body of any other size)."""
         url: str = self._s3.generate_presigned_url(
             "upload_part",
-            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+                "ContentLength": size,
+            },
             ExpiresIn=ttl_seconds,
         )
         return url

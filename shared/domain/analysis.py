@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from shared.domain.errors import Conflict, ValidationError
-from shared.domain.media import MediaItem, MediaStatus
+from shared.domain.errors import Conflict
+from shared.domain.media import MediaItem, MediaKind, MediaStatus
 from shared.domain.policy import Action, authorize
 from shared.domain.principal import Principal
 
@@ -26,23 +28,6 @@ class SystemSettings:
 
     moderation_threshold: float = 0.6
     auto_describe: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """As the admin API shows it."""
-        return {"moderation_threshold": self.moderation_threshold, "auto_describe": self.auto_describe}
-
-    @classmethod
-    def parse(cls, body: Any, current: SystemSettings) -> SystemSettings:
-        """An admin's change: only known fields, each validated."""
-        if not isinstance(body, dict) or not body or set(body) - {"moderation_threshold", "auto_describe"}:
-            raise ValidationError("send moderation_threshold (0..1) and/or auto_describe (true/false)")
-        threshold = body.get("moderation_threshold", current.moderation_threshold)
-        auto = body.get("auto_describe", current.auto_describe)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-            raise ValidationError("moderation_threshold must be a number from 0 to 1")
-        if not isinstance(auto, bool):
-            raise ValidationError("auto_describe must be true or false")
-        return cls(moderation_threshold=float(threshold), auto_describe=auto)
 
 
 class SettingsStore(Protocol):
@@ -71,6 +56,7 @@ class ContentAnalyst(Protocol):
     def describe(self, item: MediaItem, image: bytes | None, threshold: float) -> dict[str, Any]:
         """{"text", "provider", "model", "generated_at"} from what processing found (and the image).
 
+        The text never says where the item was taken: visible_description adds that while the owner allows it.
         threshold is the admin's current moderation threshold: what is flagged is described as sensitive.
         """
 
@@ -144,7 +130,8 @@ class MediaAnalyzer:
             done.append(Task.MODERATE)
         if Task.DESCRIBE in tasks:
             description = self._analyst.describe(item, image, threshold)
-            self._repository.save_analysis(media_id, ai_description={"status": "ready", **description})
+            stored = {"status": "ready", **description, _PLACE_FREE: True}
+            self._repository.save_analysis(media_id, ai_description=stored)
             done.append(Task.DESCRIBE)
         return done
 
@@ -170,4 +157,57 @@ class DescriptionRequests:
         pending = {**item.ai_description, "status": "pending"}
         self._repository.save_analysis(media_id, ai_description=pending)
         self._requests.request(media_id, [Task.DESCRIBE])
-        return {"media_id": media_id, "ai_description": pending}
+        return {"media_id": media_id, "ai_description": visible_description(replace(item, ai_description=pending))}
+
+
+# Set on every description whose text leaves the place out. One without it was written before that (when the
+# place went into the text while the location showed): see _without_written_place.
+_PLACE_FREE = "place_free"
+# Where the offline describer used to put the position: inside its capture sentence, or as the whole of it.
+_WRITTEN_POSITION = re.compile(r" at coordinates \d{1,2}\.\d{4}° [NS], \d{1,3}\.\d{4}° [EW]")
+_EMPTY_CAPTURE = re.compile(r"\s*\bIt was (?:taken|recorded)\.")
+
+
+def visible_description(item: MediaItem) -> dict[str, Any] | None:
+    """The AI description as shown to anyone (None when there is none): the place only while location_visible.
+
+    The flag is read as it is now, not as it was when the text was written.
+    """
+    stored = item.ai_description
+    if not stored:
+        return None
+    shown = {key: value for key, value in stored.items() if key != _PLACE_FREE}
+    text = stored.get("text")
+    if not isinstance(text, str) or not text:
+        return shown
+    position = _position(item)
+    if not stored.get(_PLACE_FREE):
+        if stored.get("provider") != "offline":
+            # A model's own sentences about the place cannot be cut out of its prose: shown whole or not at all.
+            shown["text"] = "" if position and not item.location_visible else text
+            return shown
+        text = _without_written_place(text)
+    if item.location_visible and position:
+        verb = "recorded" if item.kind is MediaKind.VIDEO else "taken"
+        text = f"{text} It was {verb} at coordinates {position}."
+    shown["text"] = text
+    return shown
+
+
+def _without_written_place(text: str) -> str:
+    """An offline text from before the place was kept apart, without the position it states."""
+    return _EMPTY_CAPTURE.sub("", _WRITTEN_POSITION.sub("", text)).strip()
+
+
+def _position(item: MediaItem) -> str | None:
+    """The item's GPS position in degrees to four decimals (about 11 m), or None when it has none."""
+    gps = item.metadata.get("gps")
+    if not isinstance(gps, Mapping):
+        return None
+    try:
+        lat, lon = float(gps["lat"]), float(gps["lon"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
+        return None
+    return f"{abs(lat):.4f}° {'S' if lat < 0 else 'N'}, {abs(lon):.4f}° {'W' if lon < 0 else 'E'}"

@@ -84,3 +84,9 @@ class UnreadableMedia(DomainError):
     """Processing could not decode the object's bytes as the media it claims to be."""
 
     code = "unreadable_media"
+
+
+class OutOfTime(DomainError):
+    """The invocation's time ran out before processing finished (its outcome still has to be written)."""
+
+    code = "out_of_time"

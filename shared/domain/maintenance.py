@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from shared.domain.errors import Conflict
 from shared.domain.media import MediaItem
-from shared.domain.ports import ObjectStorage, QuotaLedger
+from shared.domain.ports import ObjectStorage
 
 
 class MaintainedItems(Protocol):
@@ -16,8 +17,9 @@ class MaintainedItems(Protocol):
     def pending_since(self, before: datetime, limit: int) -> list[MediaItem]:
         """Pending items last changed before a time."""
 
-    def delete_if_pending(self, media_id: str) -> bool:
-        """Delete a record only while it is still pending."""
+    def expire_upload(self, item: MediaItem) -> bool:
+        """Delete a record unchanged since item was read, releasing its bytes in the same step; False if it moved
+        on (bytes arrived, the owner completed or aborted it)."""
 
     def trashed_before(self, before: datetime, limit: int) -> list[MediaItem]:
         """Items in the trash since before a time."""
@@ -30,7 +32,6 @@ class Janitor:
         self,
         items: MaintainedItems,
         storage: ObjectStorage,
-        quota: QuotaLedger,
         purge_item: Callable[[MediaItem], None],
         *,
         upload_max_age: timedelta,
@@ -39,7 +40,6 @@ class Janitor:
     ) -> None:
         self._items = items
         self._storage = storage
-        self._quota = quota
         self._purge_item = purge_item
         self._upload_max_age = upload_max_age
         self._trash_retention = trash_retention
@@ -54,15 +54,20 @@ class Janitor:
         for item in self._items.pending_since(now - self._upload_max_age, self._batch):
             if self._storage.list_versions(item.object_key):
                 continue  # the bytes arrived: processing owns this item, not upkeep
+            # The record decides first: an owner completing or aborting at the same moment loses or wins whole.
+            if not self._items.expire_upload(item):
+                continue
             if item.upload_id:
                 self._storage.abort_multipart(item.object_key, item.upload_id)
-            if self._items.delete_if_pending(item.media_id):
-                self._quota.release(item.owner_id, item.size)
-                expired += 1
+            expired += 1
         return expired
 
     def _empty_trash(self, now: datetime) -> int:
-        doomed = self._items.trashed_before(now - self._trash_retention, self._batch)
-        for item in doomed:
-            self._purge_item(item)
-        return len(doomed)
+        purged = 0
+        for item in self._items.trashed_before(now - self._trash_retention, self._batch):
+            try:
+                self._purge_item(item)
+            except Conflict:
+                continue  # the owner purged or restored it since it was listed
+            purged += 1
+        return purged

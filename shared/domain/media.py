@@ -71,6 +71,11 @@ class MediaItem:
     revision: int = 0
     trashed_at: datetime | None = None
     upload_id: str = ""
+    # True once a complete won the race against abort and upkeep for the multipart upload.
+    upload_completing: bool = False
+    # Bytes of every stored version of the original: what the owner's quota holds for this item.
+    stored_bytes: int = 0
+    # The object version processing claimed, then made ready: the only version ever served.
     version_id: str = ""
     sequencer: str = ""
     placeholder: str = ""

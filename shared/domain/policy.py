@@ -31,9 +31,7 @@ class Action(StrEnum):
 OWNER_ACTIONS = frozenset(Action)
 # Admins act on anyone's item for review and maintenance, but never in the owner's name: they do not
 # upload bytes, change versions (the owner's quota) or share it onwards.
-ADMIN_ACTIONS = frozenset(
-    {Action.READ, Action.DOWNLOAD, Action.UPDATE, Action.DELETE, Action.PURGE, Action.DESCRIBE}
-)
+ADMIN_ACTIONS = frozenset({Action.READ, Action.DOWNLOAD, Action.UPDATE, Action.DELETE, Action.PURGE, Action.DESCRIBE})
 
 
 def allowed_actions(principal: Principal, item: MediaItem) -> frozenset[Action]:

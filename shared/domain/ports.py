@@ -81,10 +81,10 @@ class MediaQuery:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of items and the opaque position after it (None at the end)."""
+    """One page of items and the opaque, signed cursor of the next page (None at the end)."""
 
     items: list[MediaItem]
-    cursor: dict[str, Any] | None
+    cursor: str | None
 
 
 @dataclass(frozen=True)
@@ -136,8 +136,9 @@ class MediaRepository(Protocol):
     def get(self, media_id: str) -> MediaItem | None:
         """The item, or None."""
 
-    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
-        """One page of an owner's items matching query."""
+    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
+        """One page of an owner's items matching query, after cursor (a Page.cursor of the same owner and query);
+        ValidationError for a cursor it did not issue for them."""
 
     def update_details(self, item: MediaItem, changes: DetailChanges) -> MediaItem:
         """Apply owner edits to item if it is still at item.revision; Conflict otherwise."""
@@ -145,8 +146,19 @@ class MediaRepository(Protocol):
     def set_trashed(self, media_id: str, trashed: bool) -> MediaItem:
         """Move into or out of the trash; Conflict if it already is where asked."""
 
-    def delete(self, media_id: str) -> None:
-        """Remove the record."""
+    def purge_record(self, item: MediaItem) -> None:
+        """Delete a trashed item's record and release item.stored_bytes in one step; Conflict if it is gone or
+        no longer trashed (so concurrent purges release once)."""
+
+    def abort_upload(self, item: MediaItem) -> None:
+        """Delete the record of an uncompleted multipart upload and release its bytes in one step; Conflict
+        if it was completed, aborted or expired meanwhile."""
+
+    def begin_completion(self, item: MediaItem) -> None:
+        """Claim the multipart upload for completion; Conflict if it was aborted, expired or completed."""
+
+    def undo_completion(self, item: MediaItem) -> None:
+        """Give the upload back after S3 refused to assemble it."""
 
     def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
         """The owner's items declared with this SHA-256."""
@@ -154,8 +166,9 @@ class MediaRepository(Protocol):
     def start_new_version(self, item: MediaItem, *, expected_revision: int) -> MediaItem:
         """Put an existing item back to pending for a new original (its declared fields from item)."""
 
-    def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
-        """pending -> processing, or take over a processing item whose lease ran out; Conflict otherwise."""
+    def claim(self, media_id: str, lease_seconds: int, version_id: str = "") -> MediaItem:
+        """pending -> processing (recording the object version being processed), or take over a processing item
+        whose lease ran out; Conflict otherwise."""
 
     def finish(
         self,
@@ -175,8 +188,10 @@ class ObjectStorage(Protocol):
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         """A POST form pinned to key, content type and size range."""
 
-    def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
-        """A short-lived GET URL."""
+    def presign_get(
+        self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None
+    ) -> str:
+        """A short-lived GET URL; with version_id, of that version only (not whatever is current)."""
 
     def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
         """Stream one version of an object to path, hashing it; RejectedMedia past max_bytes."""
@@ -190,8 +205,8 @@ class ObjectStorage(Protocol):
     def start_multipart(self, key: str, content_type: str) -> str:
         """Begin a multipart upload; its upload id."""
 
-    def presign_part(self, key: str, upload_id: str, part_number: int, ttl_seconds: int) -> str:
-        """A PUT URL for one part."""
+    def presign_part(self, key: str, upload_id: str, part_number: int, size: int, ttl_seconds: int) -> str:
+        """A PUT URL for one part, valid only for a body of exactly size bytes."""
 
     def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
         """The parts uploaded so far (for resuming)."""
@@ -211,6 +226,9 @@ class ObjectStorage(Protocol):
     def purge(self, exact_keys: list[str], prefixes: list[str]) -> int:
         """Delete every version and delete marker of the keys and of everything under the prefixes."""
 
+    def delete_version(self, key: str, version_id: str) -> None:
+        """Delete one version of an object (already gone is fine)."""
+
 
 @dataclass(frozen=True)
 class ProcessingResult:
@@ -226,5 +244,6 @@ class ProcessingResult:
 class MediaRenderer(Protocol):
     """Reads an original on local disk and renders its derivatives."""
 
-    def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
-        """Metadata and renditions; RejectedMedia for files that break a rule, UnreadableMedia for corrupt ones."""
+    def render(self, path: str, kind: MediaKind, workdir: str, time_limit_s: float | None = None) -> MediaAnalysis:
+        """Metadata and renditions; RejectedMedia for files that break a rule, UnreadableMedia for corrupt ones,
+        OutOfTime when time_limit_s (the invocation's time left) runs out first."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
+from shared.domain.errors import Conflict, OutOfTime, RejectedMedia, UnreadableMedia
 from shared.domain.media import (
     MediaItem,
     MediaStatus,
@@ -35,6 +36,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     REJECTED = "rejected"
     SKIPPED = "skipped"
+    DISCARDED = "discarded"  # bytes nobody was waiting for: deleted, never processed or served
 
 
 class InProgress(Exception):
@@ -63,6 +65,16 @@ def is_stale(event: ObjectCreated, item: MediaItem) -> bool:
     return bool(event.sequencer and item.sequencer) and sequencer_key(event.sequencer) < sequencer_key(item.sequencer)
 
 
+def _unasked_for(event: ObjectCreated, item: MediaItem) -> bool:
+    """True for bytes the item is not waiting for: a version other than the one it processed or is processing
+    (the upload form re-posted after the fact). A pending item waits for whatever arrives."""
+    return (
+        bool(event.version_id and item.version_id)
+        and item.status is not MediaStatus.PENDING
+        and event.version_id != item.version_id
+    )
+
+
 class MediaProcessor:
     """Turns a freshly uploaded original into a ready item with metadata and renditions."""
 
@@ -76,6 +88,7 @@ class MediaProcessor:
         lease_seconds: int = 900,
         workdir_root: str | None = None,
         on_ready: Callable[[MediaItem], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repository = repository
         self._storage = storage
@@ -84,32 +97,47 @@ class MediaProcessor:
         self._lease = lease_seconds
         self._workdir_root = workdir_root
         self._on_ready = on_ready
+        self._clock = clock
 
-    def process(self, event: ObjectCreated) -> Outcome:
-        """Process one object; a file that breaks a rule or cannot be decoded ends with a reason, never a raise."""
+    def process(self, event: ObjectCreated, deadline: float | None = None) -> Outcome:
+        """Process one object by deadline (on the clock; the time to write the outcome comes after it); once
+        claimed, an attempt ends ready, failed or rejected with a reason, never with a raise."""
         parsed = parse_original_key(event.key)
         if parsed is None:
             return Outcome.SKIPPED
         owner_id, media_id = parsed
         item = self._repository.get(media_id)
-        if item is None or item.owner_id != owner_id or is_stale(event, item):
+        if item is None:
+            # Bytes posted with a form still valid after its item was purged or expired.
+            return self._discard(event)
+        if item.owner_id != owner_id or is_stale(event, item):
             return Outcome.SKIPPED
         if event.version_id and self._storage.current_version(event.key) not in ("", event.version_id):
             # An older version's event (a late delivery, a dead-letter redrive) must not stand in for the
             # version the owner uploaded since: only the key's current version is processed.
             return Outcome.SKIPPED
+        if _unasked_for(event, item):
+            return self._discard(event)
+        # Not claimed yet: without time to work, the delivery is retried rather than the item failed.
+        self._check_time(deadline)
         try:
-            item = self._repository.claim(media_id, self._lease)
+            item = self._repository.claim(media_id, self._lease, event.version_id)
         except Conflict:
             current = self._repository.get(media_id)
             if current is not None and current.status is MediaStatus.PROCESSING:
+                if _unasked_for(event, current):
+                    return self._discard(event)
                 raise InProgress(f"media {media_id} is being processed by another attempt") from None
             return Outcome.SKIPPED
         try:
             with tempfile.TemporaryDirectory(prefix="media-", dir=self._workdir_root) as workdir:
-                result = self._render(item, event, workdir)
+                result = self._render(item, event, workdir, deadline)
                 for source in result.analysis.renditions:
+                    self._check_time(deadline)
                     self._storage.store_rendition(result.renditions[source.name].key, source)
+        except OutOfTime as exc:
+            self._end_without_renditions(item, MediaStatus.FAILED, exc.message)
+            return Outcome.FAILED
         except RejectedMedia as exc:
             self._end_without_renditions(item, MediaStatus.REJECTED, exc.message)
             return Outcome.REJECTED
@@ -136,7 +164,23 @@ class MediaProcessor:
         self._repository.finish(item.media_id, status, reason=reason, allowed_from=allowed_from)
         self._storage.purge(exact_keys=[], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
 
-    def _render(self, item: MediaItem, event: ObjectCreated, workdir: str) -> ProcessingResult:
+    def _discard(self, event: ObjectCreated) -> Outcome:
+        """Delete the version the event announces (only that one): nothing asked for it, nothing checked it."""
+        if not event.version_id:
+            return Outcome.SKIPPED  # without a version id the bytes cannot be told from the processed ones
+        self._storage.delete_version(event.key, event.version_id)
+        return Outcome.DISCARDED
+
+    def _time_left(self, deadline: float | None) -> float | None:
+        return None if deadline is None else deadline - self._clock()
+
+    def _check_time(self, deadline: float | None) -> None:
+        left = self._time_left(deadline)
+        if left is not None and left <= 0:
+            raise OutOfTime("processing ran out of time: the invocation had no time left to finish it")
+
+    def _render(self, item: MediaItem, event: ObjectCreated, workdir: str, deadline: float | None) -> ProcessingResult:
+        self._check_time(deadline)
         downloaded = self._storage.download(
             event.key, event.version_id, os.path.join(workdir, "original"), max_bytes=item.size
         )
@@ -147,7 +191,8 @@ class MediaProcessor:
             raise RejectedMedia("the file is not a photo or video format the vault accepts")
         if not same_family(item.content_type, actual):
             raise RejectedMedia(f"declared {item.content_type} but the bytes are {actual}")
-        analysis = self._renderer.render(downloaded.path, kind_of(actual), workdir)
+        self._check_time(deadline)
+        analysis = self._renderer.render(downloaded.path, kind_of(actual), workdir, self._time_left(deadline))
         renditions = {
             r.name: Rendition(
                 key=rendition_key(item.owner_id, item.media_id, r.name, r.extension),

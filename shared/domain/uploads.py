@@ -7,7 +7,6 @@ Small files get a presigned POST pinned to key, Content-Type and size; large one
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,16 +24,22 @@ from shared.domain.media import (
     sanitize_filename,
 )
 from shared.domain.policy import Action, authorize
-from shared.domain.ports import MediaRepository, ObjectStorage, ObjectVersion, QuotaLedger, UploadedPart
+from shared.domain.ports import (
+    MediaRepository,
+    ObjectStorage,
+    ObjectVersion,
+    PresignedPost,
+    QuotaLedger,
+    UploadedPart,
+)
 from shared.domain.principal import Principal
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_PARTS_PER_REQUEST = 100
 
 
 @dataclass(frozen=True)
 class UploadRequest:
-    """What a client declares before uploading."""
+    """What a client declares before uploading (validated by the API: size > 0, sha256 lower-case hex or "")."""
 
     filename: str
     content_type: str
@@ -42,38 +47,48 @@ class UploadRequest:
     sha256: str = ""
     force: bool = False
 
-    @classmethod
-    def parse(cls, body: Any, *, filename_required: bool = True) -> UploadRequest:
-        """Validate a JSON body; ValidationError names the first bad field."""
-        if not isinstance(body, Mapping):
-            raise ValidationError("the body must be a JSON object")
-        unknown = set(body) - {"filename", "content_type", "size", "sha256", "force"}
-        if unknown:
-            raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))}")
-        filename = body.get("filename", "" if not filename_required else None)
-        content_type = body.get("content_type")
-        size = body.get("size")
-        sha256 = body.get("sha256", "")
-        force = body.get("force", False)
-        if not isinstance(filename, str) or (filename_required and not filename.strip()):
-            raise ValidationError("filename must be a non-empty string")
-        if not isinstance(content_type, str) or not content_type:
-            raise ValidationError("content_type must be a non-empty string")
-        if isinstance(size, bool) or not isinstance(size, int):
-            raise ValidationError("size must be an integer number of bytes")
-        if size <= 0:
-            raise ValidationError("size must be greater than zero")
-        if not isinstance(sha256, str) or (sha256 and not _SHA256.match(sha256.lower())):
-            raise ValidationError("sha256 must be 64 hexadecimal characters")
-        if not isinstance(force, bool):
-            raise ValidationError("force must be true or false")
-        return cls(
-            filename=filename,
-            content_type=content_type.strip().lower(),
-            size=size,
-            sha256=sha256.lower(),
-            force=force,
-        )
+
+@dataclass(frozen=True)
+class MultipartPlan:
+    """A large upload goes to S3 in part_count parts of part_size bytes (the last one smaller)."""
+
+    part_size: int
+    part_count: int
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """A declared upload and how to send its bytes; for a duplicate, the existing item and no upload."""
+
+    media_id: str
+    duplicate: bool
+    upload: PresignedPost | MultipartPlan | None
+
+
+@dataclass(frozen=True)
+class SignedPart:
+    """A PUT URL for one part, and the exact size the part must have."""
+
+    part_number: int
+    size: int
+    url: str
+
+
+@dataclass(frozen=True)
+class SignedParts:
+    """Part URLs and when they expire."""
+
+    parts: list[SignedPart]
+    expires_at: str
+
+
+@dataclass(frozen=True)
+class MultipartProgress:
+    """A multipart upload's plan and the parts S3 already holds."""
+
+    part_size: int
+    part_count: int
+    parts: list[UploadedPart]
 
 
 @dataclass(frozen=True)
@@ -111,19 +126,13 @@ class UploadService:
         if request.size > limit:
             raise PayloadTooLarge(f"size {request.size} exceeds the per-file limit of {limit} bytes")
 
-    def _upload(self, item: MediaItem) -> dict[str, Any]:
+    def _upload(self, item: MediaItem) -> PresignedPost | MultipartPlan:
         """The client's instructions: a POST form, or the multipart plan."""
         if item.upload_id:
-            part_size = self._limits.multipart_part_bytes
-            return {
-                "method": "MULTIPART",
-                "part_size": part_size,
-                "part_count": len(self._plan(item)),
-            }
-        post = self._storage.presign_post(item.object_key, item.content_type, item.size, self._limits.url_ttl_seconds)
-        return {"method": "POST", "url": post.url, "fields": post.fields, "expires_at": post.expires_at}
+            return MultipartPlan(self._limits.multipart_part_bytes, len(self._plan(item)))
+        return self._storage.presign_post(item.object_key, item.content_type, item.size, self._limits.url_ttl_seconds)
 
-    def issue_upload(self, principal: Principal, request: UploadRequest, quota_bytes: int) -> dict[str, Any]:
+    def issue_upload(self, principal: Principal, request: UploadRequest, quota_bytes: int) -> UploadTicket:
         """A new pending item and how to upload it, or the existing ready item with the same checksum."""
         self._check(request)
         filename = sanitize_filename(request.filename)
@@ -132,7 +141,7 @@ class UploadService:
         if request.sha256 and not request.force:
             for existing in self._repository.find_by_checksum(principal.sub, request.sha256):
                 if existing.status is MediaStatus.READY and not existing.trashed:
-                    return {"media_id": existing.media_id, "duplicate": True, "upload": None}
+                    return UploadTicket(existing.media_id, duplicate=True, upload=None)
         media_id = new_media_id()
         key = original_key(principal.sub, media_id)
         upload_id = self._start_multipart(key, request)
@@ -145,11 +154,12 @@ class UploadService:
             object_key=key,
             sha256=request.sha256,
             upload_id=upload_id,
+            stored_bytes=request.size,
         )
         with self._reserved(principal.sub, request.size, quota_bytes, item):
             upload = self._upload(item)
             self._repository.create(item)
-        return {"media_id": media_id, "duplicate": False, "upload": upload}
+        return UploadTicket(media_id, duplicate=False, upload=upload)
 
     def issue_version(
         self, principal: Principal, media_id: str, request: UploadRequest, quota_bytes: int
@@ -168,12 +178,12 @@ class UploadService:
             size=request.size,
             sha256=request.sha256,
             upload_id=upload_id,
+            stored_bytes=item.stored_bytes + request.size,
         )
-        # Quota counts current originals: reserve the new size, give back the old one.
-        with self._reserved(principal.sub, request.size, quota_bytes + item.size, new):
+        # The bucket keeps the old original as a noncurrent version: quota counts it until the item is purged.
+        with self._reserved(principal.sub, request.size, quota_bytes, new):
             upload = self._upload(new)
             self._repository.start_new_version(new, expected_revision=item.revision)
-        self._quota.release(principal.sub, item.size)
         return {"media_id": media_id, "duplicate": False, "upload": upload}
 
     def _start_multipart(self, key: str, request: UploadRequest) -> str:
@@ -219,36 +229,24 @@ class UploadService:
         count = math.ceil(item.size / part_size)
         return {n: min(part_size, item.size - (n - 1) * part_size) for n in range(1, count + 1)}
 
-    def presign_parts(self, principal: Principal, media_id: str, part_numbers: Any) -> dict[str, Any]:
+    def presign_parts(self, principal: Principal, media_id: str, part_numbers: list[int]) -> SignedParts:
         """PUT URLs for the requested parts (at most 100 per call)."""
         item = self._multipart_item(principal, media_id)
         plan = self._plan(item)
-        if (
-            not isinstance(part_numbers, list)
-            or not 0 < len(part_numbers) <= MAX_PARTS_PER_REQUEST
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n in plan for n in part_numbers)
-        ):
+        if not 0 < len(part_numbers) <= MAX_PARTS_PER_REQUEST or not all(n in plan for n in part_numbers):
             raise ValidationError(f"part_numbers must list 1 to {MAX_PARTS_PER_REQUEST} of the parts 1..{len(plan)}")
         ttl = self._limits.url_ttl_seconds
         parts = [
-            {
-                "part_number": n,
-                "size": plan[n],
-                "url": self._storage.presign_part(item.object_key, item.upload_id, n, ttl),
-            }
+            SignedPart(n, plan[n], self._storage.presign_part(item.object_key, item.upload_id, n, plan[n], ttl))
             for n in sorted(set(part_numbers))
         ]
-        return {"parts": parts, "expires_at": expires_at(ttl)}
+        return SignedParts(parts, expires_at(ttl))
 
-    def uploaded_parts(self, principal: Principal, media_id: str) -> dict[str, Any]:
+    def uploaded_parts(self, principal: Principal, media_id: str) -> MultipartProgress:
         """What S3 already holds, so an interrupted client sends only the rest."""
         item = self._multipart_item(principal, media_id)
         parts = self._storage.list_parts(item.object_key, item.upload_id)
-        return {
-            "part_size": self._limits.multipart_part_bytes,
-            "part_count": len(self._plan(item)),
-            "parts": [{"part_number": p.part_number, "etag": p.etag, "size": p.size} for p in parts],
-        }
+        return MultipartProgress(self._limits.multipart_part_bytes, len(self._plan(item)), parts)
 
     def complete(self, principal: Principal, media_id: str, body: Any) -> MediaItem:
         """Assemble the object once every planned part is there with exactly its planned size."""
@@ -274,15 +272,23 @@ class UploadService:
                 raise Conflict(f"part {number} is {part.size} bytes; the upload declared {size}")
             if part.etag.strip('"') != claimed[number].strip('"'):
                 raise Conflict(f"part {number}'s ETag does not match what was uploaded")
-        self._storage.complete_multipart(item.object_key, item.upload_id, sorted(claimed.items()))
+        # One conditional write decides between this complete and any abort or expiry racing it.
+        self._repository.begin_completion(item)
+        try:
+            self._storage.complete_multipart(item.object_key, item.upload_id, sorted(claimed.items()))
+        except BaseException:
+            self._repository.undo_completion(item)
+            raise
         return item
 
     def abort(self, principal: Principal, media_id: str) -> None:
-        """Give up an unfinished multipart upload: parts, record and reserved quota go."""
+        """Give up an unfinished multipart upload: record and reserved quota go together, then the parts."""
         item = self._multipart_item(principal, media_id)
+        if item.version_id:
+            # Deleting the record would drop the versions the item already holds along with this upload.
+            raise Conflict("a new version's multipart upload cannot be aborted: the earlier versions would go with it")
+        self._repository.abort_upload(item)
         self._storage.abort_multipart(item.object_key, item.upload_id)
-        self._repository.delete(media_id)
-        self._quota.release(item.owner_id, item.size)
 
     # --- versions -------------------------------------------------------------------------------
     def versions(self, principal: Principal, media_id: str) -> list[ObjectVersion]:
@@ -298,9 +304,10 @@ class UploadService:
             raise ValidationError("no such version of this item")
         if match.is_current:
             raise Conflict("that version is already the current one")
-        restored = replace(item, size=match.size, sha256="", upload_id="")
-        with self._reserved(item.owner_id, match.size, quota_bytes + item.size, restored):
+        # The copy is one more stored version, counted like any upload.
+        stored = item.stored_bytes + match.size
+        restored = replace(item, size=match.size, sha256="", upload_id="", stored_bytes=stored)
+        with self._reserved(item.owner_id, match.size, quota_bytes, restored):
             restored = self._repository.start_new_version(restored, expected_revision=item.revision)
             self._storage.copy_version_to_current(item.object_key, version_id)
-        self._quota.release(item.owner_id, item.size)
         return restored

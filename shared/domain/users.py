@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.domain.errors import Forbidden, ValidationError
 from shared.domain.principal import Principal, Role, role_from_claims
@@ -32,20 +32,6 @@ class User:
     quota_bytes: int = 0
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_seen_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def to_view(self) -> dict[str, Any]:
-        """The account as the API shows it."""
-        return {
-            "user_id": self.user_id,
-            "username": self.username,
-            "email": self.email,
-            "role": self.role.value,
-            "partner_org": self.partner_org or None,
-            "status": self.status.value,
-            "quota_bytes": self.quota_bytes,
-            "created_at": self.created_at.isoformat(),
-            "last_seen_at": self.last_seen_at.isoformat(),
-        }
 
 
 class UserRepository(Protocol):
@@ -73,16 +59,24 @@ class UserDirectory:
         *,
         default_quota_bytes: int,
         touch_interval: timedelta = timedelta(minutes=5),
+        recheck_interval: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._repository = repository
         self._quota = default_quota_bytes
         self._touch_interval = touch_interval
+        self._recheck_interval = recheck_interval
         self._clock = clock
+        # Accounts this container admitted recently: a busy caller costs no read per request. A suspension
+        # made elsewhere applies within recheck_interval (the authorizer's own cache is 60 s on AWS).
+        self._admitted: dict[str, tuple[datetime, User]] = {}
 
     def admit(self, principal: Principal) -> User:
         """The caller's account (created on first sight); Forbidden while it is suspended."""
         now = self._clock()
+        recent = self._admitted.get(principal.sub)
+        if recent and now - recent[0] < self._recheck_interval and _same_profile(recent[1], principal):
+            return _admissible(recent[1])
         user = self._repository.get(principal.sub)
         if user is None:
             user = self._repository.create(
@@ -98,6 +92,7 @@ class UserDirectory:
                 )
             )
         if user.status is UserStatus.SUSPENDED:
+            self._admitted[principal.sub] = (now, user)
             raise Forbidden("this account is suspended")
         profile = replace(
             user,
@@ -111,6 +106,7 @@ class UserDirectory:
         if profile != user or now - user.last_seen_at >= self._touch_interval:
             profile = replace(profile, last_seen_at=now)
             self._repository.save_profile(profile)
+        self._admitted[principal.sub] = (now, profile)
         return profile
 
     def set_status(self, user_id: str, status: str) -> User:
@@ -119,7 +115,25 @@ class UserDirectory:
             wanted = UserStatus(status)
         except ValueError as exc:
             raise ValidationError(f"status must be one of: {', '.join(s.value for s in UserStatus)}") from exc
+        self._admitted.pop(user_id, None)
         return self._repository.set_status(user_id, wanted)  # NotFound for no such account
+
+
+def _same_profile(user: User, principal: Principal) -> bool:
+    """True when the token says what the account already records (else the account is refreshed)."""
+    return (user.username, user.email, user.role, user.partner_org) == (
+        principal.username,
+        principal.email,
+        principal.role,
+        principal.partner_org,
+    )
+
+
+def _admissible(user: User) -> User:
+    """The account, unless it is suspended."""
+    if user.status is UserStatus.SUSPENDED:
+        raise Forbidden("this account is suspended")
+    return user
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,14 @@ class RealmUser:
     def role(self) -> Role | None:
         """The strongest vault role among the realm roles."""
         return role_from_claims(list(self.roles))
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """A realm user and their vault account (None until they first call the API)."""
+
+    realm_user: RealmUser
+    account: User | None
 
 
 class IdentityDirectory(Protocol):
@@ -159,27 +181,16 @@ class UserAdministration:
         self._identity = identity
         self._accounts = accounts
 
-    def _view(self, realm_user: RealmUser) -> dict[str, Any]:
-        account = self._accounts.get(realm_user.user_id)
-        role = realm_user.role
-        return {
-            "user_id": realm_user.user_id,
-            "username": realm_user.username,
-            "email": realm_user.email,
-            "enabled": realm_user.enabled,
-            "role": role.value if role else None,
-            "partner_org": realm_user.partner_org or None,
-            "status": account.status.value if account else "never_seen",
-            "last_seen_at": account.last_seen_at.isoformat() if account else None,
-        }
+    def _summary(self, realm_user: RealmUser) -> UserSummary:
+        return UserSummary(realm_user, self._accounts.get(realm_user.user_id))
 
-    def list_users(self, search: str, first: int, max_results: int) -> list[dict[str, Any]]:
+    def list_users(self, search: str, first: int, max_results: int) -> list[UserSummary]:
         """One page of users."""
         if first < 0 or not 1 <= max_results <= 100:
             raise ValidationError("first must be >= 0 and max between 1 and 100")
-        return [self._view(u) for u in self._identity.search_users(search, first, max_results)]
+        return [self._summary(u) for u in self._identity.search_users(search, first, max_results)]
 
-    def change_role(self, user_id: str, role: str, partner_org: str | None) -> dict[str, Any]:
+    def change_role(self, user_id: str, role: str, partner_org: str | None) -> UserSummary:
         """Give a user one vault role; partners need an organisation, and only partners have one."""
         try:
             wanted = Role(role)
@@ -190,4 +201,4 @@ class UserAdministration:
             raise ValidationError("a partner needs a partner_org")
         if wanted is not Role.PARTNER and org:
             raise ValidationError("only partners have a partner_org")
-        return self._view(self._identity.set_role(user_id, wanted, org))  # NotFound for no such user
+        return self._summary(self._identity.set_role(user_id, wanted, org))  # NotFound for no such user

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from shared.domain.errors import UnreadableMedia
+from shared.domain.errors import OutOfTime, UnreadableMedia
 
 
 class BudgetExceeded(UnreadableMedia):
@@ -37,3 +37,20 @@ def time_budget(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def time_budget_within(budget_s: float, time_left_s: float | None) -> Iterator[None]:
+    """time_budget(budget_s), cut to the invocation's time left when that is shorter; running out of the
+    invocation's time is OutOfTime (the item failed for lack of time, not for its content)."""
+    if time_left_s is None or budget_s <= time_left_s:
+        with time_budget(budget_s):
+            yield
+        return
+    if time_left_s <= 0:
+        raise OutOfTime("processing ran out of time: the invocation had no time left to render")
+    try:
+        with time_budget(time_left_s):
+            yield
+    except BudgetExceeded as exc:
+        raise OutOfTime(f"processing ran out of time: the invocation had {time_left_s:.1f} s left to render") from exc

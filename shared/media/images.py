@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from shared.domain.errors import RejectedMedia, UnreadableMedia
 from shared.media.formats import image_formats
 from shared.media.metadata import ImageMetadata, exif_orientation, read_image_metadata
-from shared.media.pixels import has_alpha
+from shared.media.pixels import has_alpha, without_metadata
 from shared.media.placeholder import UPRIGHT, blurhash, dominant_colors
 
 # (name, long side, format). The preview is JPEG: ~15x faster to encode than WebP at 1440 px and read by
@@ -188,7 +188,9 @@ def _encode(name: str, image: Image.Image, encoding: str, px: int, icc: bytes | 
     if encoding == "WEBP" and image.mode == "YCbCr":
         image = image.convert("RGB")  # at thumbnail size: next to nothing
     out = io.BytesIO()
-    image.save(out, format=encoding, **options)
+    # A rendition carries the RGB profile passed above and nothing else from the source (an unresized one is the
+    # decoded source itself, info and all). The copy costs ~0.5 ms for a 1440 px preview.
+    without_metadata(image).save(out, format=encoding, **options)
     return RenderedImage(
         name=name,
         data=out.getvalue(),

@@ -11,7 +11,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from fractions import Fraction
 from numbers import Real
 
 from PIL import Image, UnidentifiedImageError
@@ -230,72 +229,6 @@ def exif_orientation(image: Image.Image, exif: Mapping[int, object] | None = Non
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 8:
         return value
     return 1
-
-
-# Tags a rendition may carry, by how their value is checked before it is written back. Allow-listed
-# rather than deny-listed: GPS, maker notes, serial numbers and owner names never pass, nor does any
-# tag pointing at data that is not copied.
-_TEXT, _RATIONAL, _SIGNED_RATIONAL, _SHORT = "text", "rational", "signed_rational", "short"
-_RENDITION_IFD0_TAGS: dict[int, str] = {
-    _MAKE: _TEXT,
-    _MODEL: _TEXT,
-    0x0131: _TEXT,  # Software
-    _DATETIME: _TEXT,
-    0x013B: _TEXT,  # Artist
-    0x8298: _TEXT,  # Copyright
-}
-_RENDITION_EXIF_TAGS: dict[int, str] = {
-    _EXPOSURE_TIME: _RATIONAL,
-    _F_NUMBER: _RATIONAL,
-    0x8822: _SHORT,  # ExposureProgram
-    _ISO: _SHORT,
-    _DATETIME_ORIGINAL: _TEXT,
-    _DATETIME_DIGITIZED: _TEXT,
-    _OFFSET_TIME: _TEXT,
-    _OFFSET_TIME_ORIGINAL: _TEXT,
-    _OFFSET_TIME_DIGITIZED: _TEXT,
-    0x9291: _TEXT,  # SubSecTimeOriginal
-    0x9204: _SIGNED_RATIONAL,  # ExposureBiasValue
-    0x9207: _SHORT,  # MeteringMode
-    0x9209: _SHORT,  # Flash
-    _FOCAL_LENGTH: _RATIONAL,
-    0xA402: _SHORT,  # ExposureMode
-    0xA403: _SHORT,  # WhiteBalance
-    _FOCAL_LENGTH_35MM: _SHORT,
-    0xA406: _SHORT,  # SceneCaptureType
-    0xA433: _TEXT,  # LensMake
-    _LENS_MODEL: _TEXT,
-}
-
-
-def clean_exif_for_rendition(image: Image.Image) -> bytes | None:
-    """EXIF bytes safe to embed in a rendition (allow-listed camera tags, orientation 1), or None if none apply.
-
-    Renditions never carry location: there is deliberately no strip_location(); a rendition embeds
-    either these bytes or no EXIF at all.
-    """
-    source = _exif_of(image)
-    exif_ifd = _sub_ifd(source, _EXIF_IFD)
-    cleaned = Image.Exif()
-    for tag, kind in _RENDITION_IFD0_TAGS.items():
-        value = _rendition_value(_get(source, tag), kind)
-        if value is not None:
-            cleaned[tag] = value
-    kept_exif = {
-        tag: value
-        for tag, kind in _RENDITION_EXIF_TAGS.items()
-        if (value := _rendition_value(_get(exif_ifd, tag), kind)) is not None
-    }
-    if not cleaned and not kept_exif:
-        return None
-    if kept_exif:
-        cleaned.get_ifd(_EXIF_IFD).update(kept_exif)
-    # The rendition's pixels are already turned upright.
-    cleaned[_ORIENTATION] = 1
-    try:
-        return cleaned.tobytes()
-    except _PARSE_ERRORS:
-        return None
 
 
 # --- EXIF access -------------------------------------------------------------------------------
@@ -575,22 +508,3 @@ def _icc_text(tag: bytes) -> str | None:
         offset, length = chosen
         return _text(tag[offset : offset + length].decode("utf-16-be", "replace"))
     return None
-
-
-def _rendition_value(value: object, kind: str) -> object:
-    """The value re-typed for writing if it has the kind the tag requires, else None."""
-    if kind == _TEXT:
-        return _text(value)
-    if kind == _SHORT:
-        number = _first(value)
-        if isinstance(number, int) and not isinstance(number, bool) and 0 <= number <= 0xFFFF:
-            return number
-        return None
-    number = _number(value)
-    if number is None or (kind == _RATIONAL and number < 0) or abs(number) >= 2**31:
-        return None
-    first = _first(value)
-    if isinstance(first, IFDRational):
-        return IFDRational(first)
-    # Written as RATIONAL, not DOUBLE: readers expect the EXIF-specified type.
-    return IFDRational(Fraction(number).limit_denominator(1_000_000))

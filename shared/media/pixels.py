@@ -25,15 +25,28 @@ def flat_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Im
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
+def without_metadata(image: Image.Image) -> Image.Image:
+    """A copy of image's pixels with an empty info: no comment, EXIF, XMP, text chunks or colour profile.
+
+    Encoders read some of info by themselves (JPEG writes info["comment"]), and save() records its options on
+    the image it is given; encoding this private copy writes exactly the options the caller passes, even when
+    other threads encode the same source at once.
+    """
+    bare = image.copy()
+    bare.info = {}
+    return bare
+
+
 def jpeg_bytes(image: Image.Image, *, max_px: int, quality: int) -> bytes:
-    """The image as RGB JPEG bytes at most max_px on its long side (transparency on white); image is untouched."""
+    """Metadata-free RGB JPEG bytes at most max_px on the long side (transparency on white); image is untouched."""
     rgb = flat_rgb(image)
     if max(rgb.size) > max_px:
         scale = max_px / max(rgb.size)
         size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
         rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     out = io.BytesIO()
-    rgb.save(out, format="JPEG", quality=quality)
+    # Model providers get pixels only: a comment or caption could name the place the owner hid.
+    without_metadata(rgb).save(out, format="JPEG", quality=quality)
     return out.getvalue()
 
 

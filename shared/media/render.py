@@ -8,8 +8,11 @@ from typing import Any
 
 from shared.domain.media import MediaKind
 from shared.domain.ports import MediaAnalysis, RenditionFile
-from shared.media.budget import time_budget
+from shared.media.budget import time_budget_within
 from shared.media.images import RenderedImage, render_image
+
+# Probing and the poster come on top of a video's transcode budget.
+VIDEO_OVERHEAD_S = 60
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,13 @@ class LocalRenderer:
         self._image_budget = image_budget_s
         self._threads = image_threads
 
-    def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
-        """Metadata and renditions of a photo or a video."""
+    def render(self, path: str, kind: MediaKind, workdir: str, time_limit_s: float | None = None) -> MediaAnalysis:
+        """Metadata and renditions of a photo or a video, within its budget and the time_limit_s left."""
         if kind is MediaKind.VIDEO:
-            # The transcode checks its own budget as it goes; the margin covers probing and the poster.
-            with time_budget(self._video.time_budget_s + 60):
+            # The transcode checks its own budget as it goes; the overhead covers probing and the poster.
+            with time_budget_within(self._video.time_budget_s + VIDEO_OVERHEAD_S, time_limit_s):
                 return self._render_video(path, workdir)
-        with time_budget(self._image_budget):
+        with time_budget_within(self._image_budget, time_limit_s):
             return self._render_image(path)
 
     def _render_image(self, path: str) -> MediaAnalysis:

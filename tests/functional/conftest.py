@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from chalice.test import HTTPResponse, TestHTTPClient
 from moto import mock_aws
+from moto.dynamodb.models import DynamoDBBackend
 
 from functions import dependencies
 from infra.local.api import Gateway, local_config
@@ -72,3 +74,20 @@ def s3(aws: dict[str, str]) -> Any:
 @pytest.fixture
 def sqs(aws: dict[str, str]) -> Any:
     return boto3.client("sqs", region_name="us-east-1")
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each conditional write atomically; moto's in-process backend does not lock, so
+    concurrent writes are serialised here to give the threads DynamoDB's guarantee."""
+    lock = threading.RLock()
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name in ("put_item", "update_item", "delete_item", "get_item", "transact_write_items"):
+        monkeypatch.setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))

@@ -35,7 +35,8 @@ def drain(sqs: Any, queue_url: str, function: Callable[..., Any] = processor) ->
     assert messages, "the upload produced no notification"
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     event = {"Records": [lambda_record(m, arn, "us-east-1") for m in messages]}
-    result: dict[str, Any] = function(event, LambdaContext("processor", 1536))
+    # As long as the deployed processor has (its timeout): processing budgets come from the time left.
+    result: dict[str, Any] = function(event, LambdaContext("processor", 1536, max_runtime_ms=420_000))
     for message in messages:
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return result

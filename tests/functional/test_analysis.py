@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
+
+import pytest
+from PIL import Image
 
 from app import analyzer
 from tests.functional.conftest import ApiClient
@@ -11,6 +15,7 @@ from tests.functional.flows import drain, upload
 from tests.functional.test_api import assert_error
 from tests.support.images import jpeg_bytes
 from tests.support.tokens import TokenFactory
+from tests.unit.test_metadata import camera_exif
 
 
 def body(response: Any) -> Any:
@@ -87,3 +92,28 @@ def test_a_new_threshold_reaches_descriptions_without_a_new_container(
     assert (
         "flagged as possibly sensitive" in body(api.call("GET", f"/media/{media_id}", alice))["ai_description"]["text"]
     )
+
+
+def test_the_description_states_the_place_only_while_the_owner_shows_the_location(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    alice = tokens.token("alice")
+    source = Image.new("RGB", (900, 600), (40, 120, 200))
+    out = io.BytesIO()
+    source.save(out, "JPEG", exif=camera_exif())
+    media_id = upload(api, s3, alice, out.getvalue())
+    drain(sqs, aws["PROCESSING_QUEUE_URL"])
+    drain(sqs, aws["ANALYSIS_QUEUE_URL"], analyzer)
+
+    hidden = body(api.call("GET", f"/media/{media_id}", alice))
+    assert hidden["location"] is None
+    assert "48.8584" not in json.dumps(hidden)  # not in the description, metadata or anywhere else
+    shown = body(
+        api.call("PATCH", f"/media/{media_id}", alice, {"version": hidden["version"], "location_visible": True})
+    )
+    assert shown["location"]["lat"] == pytest.approx(48.8584, abs=1e-3)
+    assert "48.8584" in shown["ai_description"]["text"]
+    again = body(
+        api.call("PATCH", f"/media/{media_id}", alice, {"version": shown["version"], "location_visible": False})
+    )
+    assert "48.8584" not in json.dumps(again)

@@ -10,7 +10,6 @@ import pytest
 from pynamodb.exceptions import DoesNotExist
 
 from app import app
-from functions.api.openapi import DOCUMENT
 from shared.adapters.dynamo import MediaModel
 from tests.functional.conftest import ApiClient
 from tests.support.tokens import TokenFactory
@@ -26,7 +25,8 @@ def body(response: Any) -> dict[str, Any]:
 def assert_error(response: Any, status: int, code: str | None = None) -> None:
     assert response.status_code == status, response.body
     data = body(response)
-    assert set(data) == {"code", "message"}
+    # A 400 also lists the invalid fields; every other error is exactly {code, message}.
+    assert set(data) == ({"code", "message", "errors"} if status == 400 else {"code", "message"})
     assert data["message"]
     if code:
         assert data["code"] == code
@@ -46,11 +46,10 @@ def test_openapi_document_and_app_routes_match_exactly(api: ApiClient) -> None:
     response = api.call("GET", "/openapi.json")
     assert response.status_code == 200
     served = body(response)
-    assert served["openapi"].startswith("3.")
+    assert served["openapi"] == "3.1.0"
     documented = {(path, method.upper()) for path, ops in served["paths"].items() for method in ops}
     registered = {(path, method) for path, methods in app.routes.items() for method in methods}
     assert documented == registered
-    assert served == json.loads(json.dumps(DOCUMENT))
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from chalice.local import LambdaContext
-from moto.dynamodb.models import DynamoDBBackend
 
 from app import processor
 from functions import dependencies
@@ -198,9 +197,9 @@ def runs(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> list[str]:
     target = dependencies.media_processor()
     original = target.process
 
-    def counted(event: Any) -> Any:
+    def counted(event: Any, *args: Any) -> Any:
         calls.append(event.key)
-        return original(event)
+        return original(event, *args)
 
     monkeypatch.setattr(target, "process", counted)
     return calls
@@ -287,23 +286,6 @@ class PerThreadBatch:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._own(), name)
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each conditional write atomically; moto's in-process backend does not lock, so
-    concurrent writes are serialised here to give the threads DynamoDB's guarantee."""
-    lock = threading.RLock()
-
-    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(*args, **kwargs)
-
-        return call
-
-    for name in ("put_item", "update_item", "delete_item", "get_item", "transact_write_items"):
-        monkeypatch.setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
 
 
 def test_given_one_notification_delivered_by_three_containers_at_once_then_one_runs_and_the_others_retry(

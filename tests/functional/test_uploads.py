@@ -192,7 +192,7 @@ def test_new_version_keeps_the_old_and_restore_brings_it_back(
     versions = body(api.call("GET", f"/media/{media_id}/versions", alice))["versions"]
     assert [v["is_current"] for v in versions] == [True, False]
     assert [v["size"] for v in versions] == [len(second), len(first)]
-    assert reserved("user-alice") == len(second)
+    assert reserved("user-alice") == len(first) + len(second)  # the old original is still stored
     assert_error(api.call("POST", f"/media/{media_id}/versions/{versions[0]['version_id']}/restore", alice), 409)
     assert_error(api.call("POST", f"/media/{media_id}/versions/nope/restore", alice), 400)
     restored = api.call("POST", f"/media/{media_id}/versions/{versions[1]['version_id']}/restore", alice)
@@ -203,5 +203,5 @@ def test_new_version_keeps_the_old_and_restore_brings_it_back(
     thumbnail = s3.get_object(Bucket=aws["MEDIA_BUCKET"], Key=f"renditions/user-alice/{media_id}/thumbnail.webp")
     assert image_size(thumbnail["Body"].read()) == (256, 192)
     assert len(body(api.call("GET", f"/media/{media_id}/versions", alice))["versions"]) == 3
-    assert reserved("user-alice") == len(first)
+    assert reserved("user-alice") == 2 * len(first) + len(second)  # the restore is a copy: one more version
     assert MediaModel.get(media_id).revision >= 2

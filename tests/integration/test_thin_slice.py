@@ -61,7 +61,8 @@ def test_identity_errors_and_isolation(stack: DevStack) -> None:
     assert others.json() == missing.json()
     bad = alice.call("POST", "/uploads", {"filename": "x.jpg", "content_type": "image/jpeg", "size": -3})
     assert bad.status_code == 400
-    assert set(bad.json()) == {"code", "message"}
+    assert set(bad.json()) == {"code", "message", "errors"}
+    assert [problem["field"] for problem in bad.json()["errors"]] == ["size"]
 
 
 def test_poison_message_ends_in_the_dead_letter_queue(stack: DevStack) -> None:

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
-from infra.local.localstack import HOST_PYTHON, LocalStackProcess, start_localstack, wait_healthy
+from infra.local.localstack import HOST_PYTHON, LocalStackProcess, aws_session, start_localstack, wait_healthy
 from infra.local.stack import DevStack, Ports
 from tests.conftest import free_port
 from tests.support.http import password_token
@@ -143,10 +142,4 @@ def alice(stack: DevStack) -> ApiClient:
 @pytest.fixture(scope="session")
 def s3_client(stack: DevStack) -> Any:
     """A boto3 S3 client on the stack's LocalStack (to inspect the bucket, never to upload)."""
-    return boto3.client(
-        "s3",
-        endpoint_url=stack.env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return aws_session(f"{stack.host}:{stack.ports.emulator}").client("s3")

@@ -148,6 +148,23 @@ def test_given_a_url_signed_for_part_1_when_put_as_part_2_then_s3_refuses_and_ho
     assert held_parts(alice, media_id) == []
 
 
+def test_given_a_part_url_when_a_body_of_another_size_is_put_then_s3_refuses_and_holds_no_part(
+    alice: ApiClient, ticket: dict[str, Any]
+) -> None:
+    # GIVEN a genuine URL for part 1, which signs the part's planned size as Content-Length
+    media_id = ticket["media_id"]
+    part = sign_parts(alice, media_id, [1])[1]
+    assert "content-length" in query_param(part["url"], "X-Amz-SignedHeaders").split("%3B")
+
+    # WHEN the client PUTs one byte less than planned with it
+    response = put_part(part["url"], part["size"] - 1)
+
+    # THEN S3 refuses it (the signed Content-Length differs) and holds no part
+    assert response.status_code == 403, response.text
+    assert s3_error(response).code == "SignatureDoesNotMatch"
+    assert held_parts(alice, media_id) == []
+
+
 def test_given_an_expired_part_url_when_put_then_s3_refuses_and_holds_no_part(
     alice: ApiClient, stack: DevStack, s3_client: Any, ticket: dict[str, Any]
 ) -> None:
@@ -156,11 +173,14 @@ def test_given_an_expired_part_url_when_put_then_s3_refuses_and_holds_no_part(
     bucket = stack.env["MEDIA_BUCKET"]
     upload = multipart_upload_of(s3_client, bucket, media_id)
     assert upload is not None
-    expiring = S3Storage(s3_client, bucket).presign_part(upload["Key"], upload["UploadId"], 1, ttl_seconds=1)
+    part_size = ticket["upload"]["part_size"]
+    expiring = S3Storage(s3_client, bucket).presign_part(
+        upload["Key"], upload["UploadId"], 1, size=part_size, ttl_seconds=1
+    )
 
     # WHEN the client uses it after it expired
     time.sleep(2.1)
-    response = put_part(expiring, ticket["upload"]["part_size"])
+    response = put_part(expiring, part_size)
 
     # THEN S3 refuses it (403 AccessDenied, request expired) and holds no part
     assert response.status_code == 403, response.text

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
 
 from shared.domain.errors import Conflict, QuotaExceeded, RejectedMedia, UnreadableMedia
 from shared.domain.media import MediaItem, MediaKind, MediaStatus
@@ -26,9 +25,11 @@ from shared.domain.ports import (
 class MemoryRepository:
     """MediaRepository in a dict, with the same conditional semantics as DynamoDB's."""
 
-    def __init__(self) -> None:
+    def __init__(self, ledger: MemoryLedger | None = None) -> None:
         self.items: dict[str, MediaItem] = {}
         self.transitions: list[tuple[str, MediaStatus]] = []
+        # The owner's counter that deleting a record gives bytes back to (DynamoDB: the same transaction).
+        self.ledger = ledger
 
     def create(self, item: MediaItem) -> None:
         if item.media_id in self.items:
@@ -39,7 +40,7 @@ class MemoryRepository:
         item = self.items.get(media_id)
         return dataclasses.replace(item) if item else None
 
-    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: dict[str, Any] | None) -> Page:
+    def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
         items = [i for i in self.items.values() if i.owner_id == owner_id and i.trashed == query.trashed]
         return Page(items=items[:limit], cursor=None)
 
@@ -56,8 +57,38 @@ class MemoryRepository:
         item.trashed_at = datetime.now(UTC) if trashed else None
         return dataclasses.replace(item)
 
-    def delete(self, media_id: str) -> None:
-        self.items.pop(media_id, None)
+    def purge_record(self, item: MediaItem) -> None:
+        current = self.items.get(item.media_id)
+        if current is None or not current.trashed:
+            raise Conflict("no longer in the trash")
+        self._delete_releasing(current)
+
+    def abort_upload(self, item: MediaItem) -> None:
+        current = self.items.get(item.media_id)
+        if current is None or current.upload_id != item.upload_id or current.upload_completing:
+            raise Conflict("no multipart upload in progress")
+        self._delete_releasing(current)
+
+    def expire_upload(self, item: MediaItem) -> bool:
+        current = self.items.get(item.media_id)
+        if current is None or current.status is not MediaStatus.PENDING or current.upload_completing:
+            return False
+        self._delete_releasing(current)
+        return True
+
+    def _delete_releasing(self, item: MediaItem) -> None:
+        del self.items[item.media_id]
+        if self.ledger is not None:
+            self.ledger.release(item.owner_id, item.stored_bytes)
+
+    def begin_completion(self, item: MediaItem) -> None:
+        current = self.items.get(item.media_id)
+        if current is None or current.upload_id != item.upload_id or current.upload_completing:
+            raise Conflict("no multipart upload in progress")
+        current.upload_completing = True
+
+    def undo_completion(self, item: MediaItem) -> None:
+        self.items[item.media_id].upload_completing = False
 
     def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
         return [i for i in self.items.values() if i.owner_id == owner_id and i.sha256 == sha256]
@@ -70,7 +101,7 @@ class MemoryRepository:
         )
         return dataclasses.replace(self.items[item.media_id])
 
-    def claim(self, media_id: str, lease_seconds: int) -> MediaItem:
+    def claim(self, media_id: str, lease_seconds: int, version_id: str = "") -> MediaItem:
         item = self.items.get(media_id)
         stale = item is not None and (datetime.now(UTC) - item.updated_at).total_seconds() >= lease_seconds
         if item is None or not (
@@ -79,6 +110,7 @@ class MemoryRepository:
             raise Conflict("not claimable")
         item.status = MediaStatus.PROCESSING
         item.updated_at = datetime.now(UTC)
+        item.version_id = version_id or item.version_id
         self.transitions.append((media_id, MediaStatus.PROCESSING))
         return dataclasses.replace(item)
 
@@ -117,6 +149,7 @@ class MemoryStorage:
         self.posts: list[tuple[str, str, int, int]] = []
         self.multipart: dict[str, list[UploadedPart]] = {}
         self.completed: list[str] = []
+        self.deleted_versions: list[tuple[str, str]] = []
 
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         self.posts.append((key, content_type, max_size, ttl_seconds))
@@ -126,8 +159,10 @@ class MemoryStorage:
             expires_at="2026-01-01T00:00:00+00:00",
         )
 
-    def presign_get(self, key: str, ttl_seconds: int, filename: str | None = None) -> str:
-        return f"http://s3.test/bucket/{key}?ttl={ttl_seconds}"
+    def presign_get(
+        self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None
+    ) -> str:
+        return f"http://s3.test/bucket/{key}?ttl={ttl_seconds}" + (f"&versionId={version_id}" if version_id else "")
 
     def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
         if key not in self.objects:
@@ -152,8 +187,8 @@ class MemoryStorage:
         self.multipart[key] = []
         return f"upload-{key}"
 
-    def presign_part(self, key: str, upload_id: str, part_number: int, ttl_seconds: int) -> str:
-        return f"http://s3.test/bucket/{key}?uploadId={upload_id}&partNumber={part_number}"
+    def presign_part(self, key: str, upload_id: str, part_number: int, size: int, ttl_seconds: int) -> str:
+        return f"http://s3.test/bucket/{key}?uploadId={upload_id}&partNumber={part_number}&size={size}"
 
     def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
         return list(self.multipart.get(key, []))
@@ -169,6 +204,9 @@ class MemoryStorage:
 
     def copy_version_to_current(self, key: str, version_id: str) -> None:
         pass
+
+    def delete_version(self, key: str, version_id: str) -> None:
+        self.deleted_versions.append((key, version_id))
 
     def purge(self, exact_keys: list[str], prefixes: list[str]) -> int:
         doomed = [k for k in self.objects if k in exact_keys or any(k.startswith(p) for p in prefixes)]
@@ -198,7 +236,7 @@ class FakeRenderer:
     def __init__(self) -> None:
         self.calls = 0
 
-    def render(self, path: str, kind: MediaKind, workdir: str) -> MediaAnalysis:
+    def render(self, path: str, kind: MediaKind, workdir: str, time_limit_s: float | None = None) -> MediaAnalysis:
         self.calls += 1
         with open(path, "rb") as source:
             data = source.read()

@@ -19,6 +19,7 @@ from botocore.stub import ANY, Stubber
 from PIL import Image
 
 from shared.domain.errors import Unavailable
+from shared.domain.media import MediaItem
 from shared.media.describe import (
     BEDROCK_MAX_PX,
     NAMED_COLORS,
@@ -95,7 +96,7 @@ def moderation(score: float = 0.0, *labels: tuple[str, float]) -> ModerationResu
     return ModerationResult(score=score, labels=tuple(labels), provider="nudenet-320n", model_version="3.4.2")
 
 
-def photo_facts(*, include_location: bool = True, **changes: Any) -> MediaFacts:
+def photo_facts(**changes: Any) -> MediaFacts:
     """A landscape photo with every fact processing can find."""
     return MediaFacts.from_results(
         "image",
@@ -103,7 +104,6 @@ def photo_facts(*, include_location: bool = True, **changes: Any) -> MediaFacts:
         None,
         colors=["#1e50d2", "#ffffff", "#8c8c8c", "#f4f4f4"],
         moderation=moderation(0.02, ("FACE_FEMALE", 0.81)),
-        include_location=include_location,
         title="",
     )
 
@@ -124,7 +124,7 @@ def video_facts(**changes: Any) -> MediaFacts:
         "has_audio": True,
     }
     meta.update(changes)
-    return MediaFacts.from_results("video", None, meta, colors=[], moderation=None, include_location=True, title="")
+    return MediaFacts.from_results("video", None, meta, colors=[], moderation=None, title="")
 
 
 # --- Offline ----------------------------------------------------------------------------------------------------
@@ -136,8 +136,7 @@ def test_landscape_photo_with_full_exif() -> None:
     assert description == Description(
         text=(
             "A landscape-oriented photo, 24 megapixels (6000×4000). "
-            "It was taken with a Canon EOS R5 and an RF24-70mm F2.8 L IS USM lens on 14 July 2026 at 18:32 (UTC+2) "
-            "at coordinates 48.8584° N, 2.2945° E. "
+            "It was taken with a Canon EOS R5 and an RF24-70mm F2.8 L IS USM lens on 14 July 2026 at 18:32 (UTC+2). "
             "Its dominant colours are blue, white and grey. "
             "At least one face was detected."
         ),
@@ -145,7 +144,7 @@ def test_landscape_photo_with_full_exif() -> None:
         model="facts-v1",
         generated_at="2026-07-15T09:00:00+00:00",
     )
-    # Decimal points in "F2.8" or "48.8584" are never followed by a space: only sentence ends are.
+    # Decimal points in "F2.8" are never followed by a space: only sentence ends are.
     assert description.text.count(". ") + 1 == 4
 
 
@@ -171,9 +170,21 @@ def test_stored_video_metadata_with_decimals_is_read() -> None:
     assert OfflineDescriber().text(facts).startswith("A landscape-oriented video, 1920×1080, 4 seconds long")
 
 
-def test_location_is_never_mentioned_when_the_owner_hides_it() -> None:
-    facts = photo_facts(include_location=False)
-    assert facts.gps is not None
+@pytest.mark.parametrize("location_visible", [True, False])
+def test_the_place_is_never_written_even_when_the_owner_shows_it(location_visible: bool) -> None:
+    """The owner may hide the location later: the place is added at display time, never written into the text."""
+    item = MediaItem(
+        media_id="m1",
+        owner_id="u1",
+        filename="tower.jpg",
+        content_type="image/jpeg",
+        size=1,
+        object_key="k",
+        taken_at="2026-07-14T18:32:05+02:00",
+        location_visible=location_visible,
+        metadata={"camera_model": "Canon EOS R5", "gps": {"lat": 48.8584, "lon": 2.2945, "alt_m": 35.0}},
+    )
+    facts = MediaFacts.from_item(item)
 
     text = OfflineDescriber().text(facts)
     prompt = build_prompt(facts, with_image=True)
@@ -198,9 +209,7 @@ def test_unknown_fields_are_simply_left_out() -> None:
 
 def test_no_invented_content_and_only_mapped_colour_names() -> None:
     palette = ["#0b3d91", "#f5deb3", "#228b22", "#ff6347", "#808080", "#fafafa", "#4b0082", "#ffd700"]
-    facts = MediaFacts.from_results(
-        "image", canon_meta(), None, palette, moderation(0.01, ("FEET_EXPOSED", 0.9)), True, ""
-    )
+    facts = MediaFacts.from_results("image", canon_meta(), None, palette, moderation(0.01, ("FEET_EXPOSED", 0.9)), "")
     text = OfflineDescriber().text(facts)
 
     words = set(re.findall(r"[a-z]+", text.lower()))
@@ -392,12 +401,13 @@ def test_bedrock_sends_jpeg_model_id_and_facts_and_returns_the_text(bedrock: tup
         assert max(decoded.size) <= BEDROCK_MAX_PX
         assert decoded.size == (1568, 1176)
     prompt = text_block["text"]
-    for fact in ("Canon EOS R5", "RF24-70mm", "14 July 2026 at 18:32 (UTC+2)", "48.8584° N, 2.2945° E", "blue"):
+    for fact in ("Canon EOS R5", "RF24-70mm", "14 July 2026 at 18:32 (UTC+2)", "blue"):
         assert fact in prompt
+    assert "°" not in prompt  # the GPS position processing found is not for the model
     assert "Do not identify or guess who anyone is." in prompt
 
 
-def test_bedrock_system_prompt_and_hidden_location(bedrock: tuple[Any, Stubber]) -> None:
+def test_bedrock_system_prompt_and_no_location(bedrock: tuple[Any, Stubber]) -> None:
     client, stubber = bedrock
     system = Capture()
     messages = Capture()
@@ -407,7 +417,7 @@ def test_bedrock_system_prompt_and_hidden_location(bedrock: tuple[Any, Stubber])
         {"modelId": MODEL_ID, "messages": messages, "system": system, "inferenceConfig": ANY},
     )
 
-    BedrockDescriber(client, MODEL_ID).describe(photo_facts(include_location=False), Image.new("RGB", (64, 48)))
+    BedrockDescriber(client, MODEL_ID).describe(photo_facts(), Image.new("RGB", (64, 48)))
 
     [block] = system.value
     assert "Never identify people" in block["text"]

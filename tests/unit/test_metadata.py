@@ -1,4 +1,4 @@
-"""Image metadata: camera fields, capture time, GPS, ICC names, animation, hostile EXIF, rendition EXIF."""
+"""Image metadata: camera fields, capture time, GPS, ICC names, animation, hostile EXIF."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from shared.media import metadata
 from shared.media.metadata import (
     GpsPosition,
     ImageMetadata,
-    clean_exif_for_rendition,
     read_image_metadata,
     read_metadata,
 )
@@ -422,61 +421,3 @@ def test_given_randomly_corrupted_exif_when_read_then_never_raises() -> None:
         meta = read_image_metadata(opened(jpeg(bytes(corrupt))))
         assert meta.orientation in range(1, 9)
         json.dumps(meta.to_dict())
-        clean_exif_for_rendition(opened(jpeg(bytes(corrupt))))
-
-
-# --- Rendition EXIF -------------------------------------------------------------------------------
-
-
-def test_given_a_camera_jpeg_when_cleaned_for_a_rendition_then_no_location_or_maker_data_remains() -> None:
-    cleaned = clean_exif_for_rendition(opened(jpeg(camera_exif(orientation=6))))
-
-    assert cleaned is not None
-    exif = Image.Exif()
-    exif.load(cleaned)
-    ifd = exif.get_ifd(EXIF_IFD)
-    assert GPS_IFD not in exif
-    assert exif.get_ifd(GPS_IFD) == {}
-    assert MAKER_NOTE not in ifd
-    assert SERIAL not in ifd
-    assert exif[ORIENTATION] == 1
-    assert (exif[MAKE], ifd[ORIGINAL], ifd[OFFSET_ORIGINAL]) == ("Canon", "2026:07:14 18:32:05", "+02:00")
-    assert float(ifd[EXPOSURE]) == pytest.approx(0.004)
-
-
-def test_given_cleaned_exif_when_embedded_in_a_rendition_then_it_reads_back_without_gps() -> None:
-    cleaned = clean_exif_for_rendition(opened(jpeg(camera_exif())))
-    assert cleaned is not None
-
-    meta = read_metadata(jpeg(cleaned))
-
-    assert (meta.camera_model, meta.taken_at, meta.gps, meta.orientation) == (
-        "Canon EOS R6",
-        "2026-07-14T18:32:05+02:00",
-        None,
-        1,
-    )
-
-
-def test_given_an_image_without_exif_when_cleaned_then_none() -> None:
-    assert clean_exif_for_rendition(opened(jpeg())) is None
-
-
-def test_given_only_gps_and_orientation_when_cleaned_then_none() -> None:
-    exif = Image.Exif()
-    exif[ORIENTATION] = 6
-    exif.get_ifd(GPS_IFD).update(camera_exif().get_ifd(GPS_IFD))
-
-    assert clean_exif_for_rendition(opened(jpeg(exif))) is None
-
-
-def test_given_wrongly_typed_tags_when_cleaned_then_they_are_dropped() -> None:
-    exif = raw_exif([ascii_entry(MAKE, "Nikon")], exif=[ascii_entry(F_NUMBER, "f/2.8"), short_entry(LENS, 7)])
-
-    cleaned = clean_exif_for_rendition(opened(jpeg(exif)))
-
-    assert cleaned is not None
-    parsed = Image.Exif()
-    parsed.load(cleaned)
-    assert parsed[MAKE] == "Nikon"
-    assert parsed.get_ifd(EXIF_IFD) == {}

@@ -19,7 +19,7 @@ class Recorder:
         self.given_up: list[tuple[str, str]] = []
         self._fail = fail_keys or set()
 
-    def __call__(self, event: ObjectCreated) -> str:
+    def __call__(self, event: ObjectCreated, deadline: float | None = None) -> str:
         if event.key in self._fail:
             raise RuntimeError("boom")
         self.seen.append(event)
@@ -33,7 +33,7 @@ class Recorder:
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     recorder = Recorder(fail_keys={"originals/user-alice/item7"})
-    monkeypatch.setattr(dependencies, "process_once", lambda: lambda event: recorder(event))
+    monkeypatch.setattr(dependencies, "process_once", lambda: lambda event, deadline=None: recorder(event))
     monkeypatch.setattr(dependencies, "process_directly", lambda: recorder)
     monkeypatch.setattr(dependencies, "media_processor", lambda: recorder)
     return recorder

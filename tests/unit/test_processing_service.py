@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from shared.domain.errors import OutOfTime
 from shared.domain.media import MediaItem, MediaStatus, Rendition, original_key
 from shared.domain.processing import InProgress, MediaProcessor, ObjectCreated, Outcome
 from tests.unit.fakes import FakeRenderer, MemoryRepository, MemoryStorage
@@ -140,3 +141,57 @@ def test_give_up_marks_the_item_failed_once() -> None:
     assert processor.give_up(event, "processing failed after 3 attempts: RuntimeError") is True
     assert repository.items["m1"].status is MediaStatus.FAILED
     assert processor.give_up(event, "again") is False
+
+
+class SteppedClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_given_the_deadline_passes_between_rendition_stores_then_the_item_fails_with_no_rendition_left() -> None:
+    processor, repository, storage, event = _setup()
+    clock = SteppedClock()
+    processor._clock = clock
+    store = storage.store_rendition
+
+    def slow_store(key: str, rendition: object) -> None:
+        store(key, rendition)  # type: ignore[arg-type]
+        clock.now += 10  # this upload took all the time there was
+
+    storage.store_rendition = slow_store  # type: ignore[method-assign]
+
+    assert processor.process(event, deadline=clock.now + 5) is Outcome.FAILED
+
+    item = repository.items["m1"]
+    assert (item.status, item.renditions) == (MediaStatus.FAILED, {})
+    assert "ran out of time" in item.failure_reason
+    assert not [key for key in storage.objects if key.startswith("renditions/")]
+
+
+def test_given_no_time_left_before_the_claim_then_the_delivery_is_retried_and_the_item_stays_pending() -> None:
+    processor, repository, _, event = _setup()
+    processor._clock = SteppedClock()
+
+    with pytest.raises(OutOfTime):
+        processor.process(event, deadline=50.0)
+
+    assert repository.items["m1"].status is MediaStatus.PENDING
+
+
+@pytest.mark.parametrize("status", [MediaStatus.READY, MediaStatus.FAILED, MediaStatus.PROCESSING])
+def test_given_bytes_the_item_is_not_waiting_for_then_that_version_alone_is_deleted(status: MediaStatus) -> None:
+    processor, repository, storage, event = _setup()
+    repository.items["m1"].status = status
+    repository.items["m1"].version_id = "v1"
+    repository.items["m1"].updated_at = datetime.now(UTC)
+    rogue = ObjectCreated(bucket="b", key=event.key, size=10, version_id="v2", sequencer="0B")
+
+    assert processor.process(rogue) is Outcome.DISCARDED
+
+    assert storage.deleted_versions == [(event.key, "v2")]
+    assert (repository.items["m1"].status, repository.items["m1"].version_id) == (status, "v1")

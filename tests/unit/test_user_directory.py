@@ -16,8 +16,10 @@ class MemoryUsers:
     def __init__(self) -> None:
         self.users: dict[str, User] = {}
         self.writes = 0
+        self.reads = 0
 
     def get(self, user_id: str) -> User | None:
+        self.reads += 1
         return self.users.get(user_id)
 
     def create(self, user: User) -> User:
@@ -98,3 +100,39 @@ def test_status_changes_validate_value_and_account() -> None:
     directory.admit(PAT)
     with pytest.raises(ValidationError, match="active, suspended"):
         directory.set_status("u-pat", "deleted")
+
+
+def test_a_busy_caller_costs_no_read_until_the_recheck_interval_passes() -> None:
+    directory, repository, clock = _directory()
+    directory.admit(PAT)
+    reads = repository.reads
+    for _ in range(5):
+        clock.now += timedelta(seconds=5)
+        directory.admit(PAT)
+    assert repository.reads == reads
+    clock.now += timedelta(seconds=30)
+    directory.admit(PAT)
+    assert repository.reads == reads + 1
+
+
+def test_a_suspension_made_by_another_container_applies_within_the_recheck_interval() -> None:
+    directory, repository, clock = _directory()
+    directory.admit(PAT)
+    repository.set_status(PAT.sub, UserStatus.SUSPENDED)  # another container's admin request
+    clock.now += timedelta(seconds=29)
+    directory.admit(PAT)
+    clock.now += timedelta(seconds=2)
+    with pytest.raises(Forbidden):
+        directory.admit(PAT)
+
+
+def test_a_suspension_made_here_applies_at_once_and_a_changed_token_is_read_again() -> None:
+    directory, repository, _clock = _directory()
+    directory.admit(PAT)
+    directory.set_status(PAT.sub, "suspended")
+    with pytest.raises(Forbidden):
+        directory.admit(PAT)
+    directory.set_status(PAT.sub, "active")
+    reads = repository.reads
+    assert directory.admit(dataclasses.replace(PAT, role=Role.ADMIN)).role is Role.ADMIN
+    assert repository.reads == reads + 1

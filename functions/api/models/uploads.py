@@ -1,0 +1,158 @@
+"""Upload declarations, multipart parts, versions: requests and responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+from functions.api.models.common import Body, Reply
+from shared.domain.uploads import MAX_PARTS_PER_REQUEST, UploadRequest
+
+# S3's own ceilings: one object is at most 5 TiB, a multipart upload at most 10,000 parts.
+MAX_OBJECT_BYTES = 5 * 1024**4
+MAX_PART_NUMBER = 10_000
+MAX_FILENAME = 1024
+
+ContentType = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=3, max_length=255, pattern=r"^[\w.+-]+/[\w.+-]+$"
+    ),
+]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
+Filename = Annotated[str, StringConstraints(max_length=MAX_FILENAME)]
+PartNumber = Annotated[int, Field(ge=1, le=MAX_PART_NUMBER)]
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class UploadDeclaration(Body):
+    """A file the client is about to upload."""
+
+    filename: Annotated[Filename, AfterValidator(_non_blank)] = Field(
+        description="shown name; paths and control characters are removed"
+    )
+    content_type: ContentType = Field(examples=["image/jpeg"])
+    size: int = Field(gt=0, le=MAX_OBJECT_BYTES, description="exact size in bytes")
+    sha256: Sha256 | None = Field(default=None, description="hex SHA-256 of the bytes: enables deduplication")
+    force: bool = Field(default=False, description="upload even if a ready item with this sha256 exists")
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"filename": "cat.jpg", "content_type": "image/jpeg", "size": 959308}]}
+    )
+
+    def to_domain(self) -> UploadRequest:
+        """The domain's declaration."""
+        return UploadRequest(self.filename, self.content_type, self.size, self.sha256 or "", self.force)
+
+
+class VersionDeclaration(Body):
+    """A replacement original for an existing item (its filename stays unless a new one is given)."""
+
+    filename: Filename | None = None
+    content_type: ContentType = Field(examples=["image/jpeg"])
+    size: int = Field(gt=0, le=MAX_OBJECT_BYTES)
+    sha256: Sha256 | None = None
+
+    def to_domain(self) -> UploadRequest:
+        """The domain's declaration."""
+        return UploadRequest(self.filename or "", self.content_type, self.size, self.sha256 or "")
+
+
+class PartNumbers(Body):
+    """Which parts of a multipart upload to sign."""
+
+    part_numbers: list[PartNumber] = Field(min_length=1, max_length=MAX_PARTS_PER_REQUEST)
+
+
+class PartClaim(Body):
+    """A part the client uploaded, with the ETag S3 answered."""
+
+    part_number: PartNumber
+    etag: str = Field(min_length=1, max_length=256)
+
+
+class Completion(Body):
+    """Every part of a multipart upload, to assemble it."""
+
+    parts: list[PartClaim] = Field(min_length=1, max_length=MAX_PART_NUMBER)
+
+    def to_domain(self) -> dict[str, Any]:
+        """The shape UploadService.complete reads."""
+        return {"parts": [part.model_dump() for part in self.parts]}
+
+
+class PostUpload(Reply):
+    """A presigned browser-form POST: send every field, then the file."""
+
+    method: Literal["POST"]
+    url: str
+    fields: dict[str, str]
+    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class MultipartPlan(Reply):
+    """An S3 multipart upload: ask for signed part URLs, PUT each part, then complete."""
+
+    method: Literal["MULTIPART"]
+    part_size: int
+    part_count: int
+
+
+class UploadTicket(Reply):
+    """A declared upload, or (duplicate) the ready item that already has these bytes."""
+
+    media_id: str
+    duplicate: bool
+    upload: Annotated[PostUpload | MultipartPlan, Field(discriminator="method")] | None
+
+
+class SignedPart(Reply):
+    """A PUT URL for one part, and the exact size that part must have."""
+
+    part_number: int
+    size: int
+    url: str
+
+
+class SignedParts(Reply):
+    """Part URLs and when they expire."""
+
+    parts: list[SignedPart]
+    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class StoredPart(Reply):
+    """A part S3 already holds."""
+
+    part_number: int
+    etag: str
+    size: int
+
+
+class UploadProgress(Reply):
+    """The plan and the parts already uploaded."""
+
+    part_size: int
+    part_count: int
+    parts: list[StoredPart]
+
+
+class OriginalVersion(Reply):
+    """One stored version of an item's original."""
+
+    version_id: str
+    size: int
+    last_modified: str = Field(json_schema_extra={"format": "date-time"})
+    is_current: bool
+
+
+class Versions(Reply):
+    """Every version, newest first."""
+
+    versions: list[OriginalVersion]
