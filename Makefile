@@ -59,7 +59,7 @@ test-integration: $(STAMP) ## Integration tests (real processes on loopback)
 test-localstack: $(STAMP) $(LS_STAMP) ## The LocalStack tier
 	$(PY) -m pytest tests/localstack -q
 
-fuzz: $(STAMP) ## Schemathesis on a local stack as every role, ~2,800 requests (report: .build/fuzz-findings.md)
+fuzz: $(STAMP) ## Schemathesis on a local stack as every role, ~4,200 requests (report: .build/fuzz-findings.md)
 	@mkdir -p $(BUILD)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10} FUZZ_REPORT=$${FUZZ_REPORT:-$(BUILD)/fuzz-findings.md} $(PY) -m pytest tests/fuzz -q
 

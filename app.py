@@ -1,17 +1,26 @@
-"""Composition root: the Chalice app, its middleware, blueprints, authorizer and Lambda entry points."""
+"""Composition root: the Chalice app, its middleware, blueprints, authorizer and Lambda entry points.
+
+Each entry point has one container (functions/containers), built on first use and kept for the Lambda container's
+life: the routes reach theirs through `routing.services()`, the queue and scheduled handlers are handed theirs.
+What only the queue functions need (Powertools batch and idempotency, Pillow, the analysis code) is imported when
+they first run, so the API's cold start does not pay for it.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, SQSEvent
 
-from functions import authorizer, dependencies
-from functions.api import health, media, openapi, uploads, users
+from functions import authorizer
+from functions.api import health, media, openapi, routing, uploads, users
 from functions.api.middleware import http_middleware
-from functions.processing import analysis
-from functions.processing.handler import handle_batch
+from functions.containers import Lazy
+from functions.containers.api import ApiContainer
+
+if TYPE_CHECKING:
+    from functions.containers.jobs import AnalyzerContainer, JanitorContainer, ProcessorContainer
 
 app = Chalice(app_name="media-vault")
 app.register_middleware(http_middleware, "http")
@@ -21,6 +30,30 @@ for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp):
     app.register_blueprint(blueprint)
 
 
+def _processor_container() -> ProcessorContainer:
+    from functions.containers.jobs import ProcessorContainer
+
+    return ProcessorContainer.from_env()
+
+
+def _analyzer_container() -> AnalyzerContainer:
+    from functions.containers.jobs import AnalyzerContainer
+
+    return AnalyzerContainer.from_env()
+
+
+def _janitor_container() -> JanitorContainer:
+    from functions.containers.jobs import JanitorContainer
+
+    return JanitorContainer.from_env()
+
+
+api_services: Lazy[ApiContainer] = Lazy(ApiContainer.from_env)
+processor_services: Lazy[ProcessorContainer] = Lazy(_processor_container)
+analyzer_services: Lazy[AnalyzerContainer] = Lazy(_analyzer_container)
+janitor_services: Lazy[JanitorContainer] = Lazy(_janitor_container)
+routing.serve(api_services)
+
 # Placeholder ARNs: infra/template.yaml points the event sources at the stack's own queues.
 QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-processing"
 ANALYSIS_QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-analysis"
@@ -29,16 +62,20 @@ ANALYSIS_QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault
 @app.on_sqs_message(queue_arn=QUEUE_ARN_PLACEHOLDER, batch_size=10, name="processor")
 def processor(event: SQSEvent) -> dict[str, Any]:
     """S3 object-created notifications, delivered through SQS."""
-    return handle_batch(event.to_dict(), event.context)
+    from functions.processing.handler import handle_batch
+
+    return handle_batch(event.to_dict(), event.context, processor_services())
 
 
 @app.on_sqs_message(queue_arn=ANALYSIS_QUEUE_ARN_PLACEHOLDER, batch_size=5, name="analyzer")
 def analyzer(event: SQSEvent) -> dict[str, Any]:
     """Moderation and description requests for ready items."""
-    return analysis.handle_batch(event.to_dict(), event.context)
+    from functions.processing.analysis import handle_batch
+
+    return handle_batch(event.to_dict(), event.context, analyzer_services())
 
 
 @app.schedule("rate(1 hour)", name="janitor")
 def janitor(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly upkeep: uploads whose bytes never came give their quota back; old trash is deleted for good."""
-    return dependencies.janitor().sweep(datetime.now(UTC))
+    return janitor_services().janitor.sweep(datetime.now(UTC))

@@ -1,18 +1,36 @@
-"""API Gateway TOKEN authorizer: a Keycloak access token becomes a principal, or 401."""
+"""API Gateway TOKEN authorizer: a Keycloak access token becomes a principal, or 401.
+
+It is its own Lambda function (handler `functions.authorizer.keycloak`), so this module is the composition root of
+its container. python-jose and cryptography load with that container, on the first token: the API and processing
+functions import this module for the blueprint and never pay for them.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice.app import AuthRequest, AuthResponse, Blueprint
 
-from functions import dependencies
-from shared.adapters.identity import principal_from_claims
-from shared.config import get_settings
+from functions.containers import Lazy
+from shared.config import Settings
 from shared.domain.errors import Unauthenticated
 from shared.observability import logger
+
+if TYPE_CHECKING:
+    from functions.containers.authorizer import AuthorizerContainer
 
 bp = Blueprint(__name__)
 
 BEARER = "bearer "
+
+
+def _build() -> AuthorizerContainer:
+    from functions.containers.authorizer import AuthorizerContainer
+
+    return AuthorizerContainer(Settings.from_env())
+
+
+services: Lazy[AuthorizerContainer] = Lazy(_build)
 
 
 def bearer_token(header: str | None) -> str:
@@ -25,9 +43,12 @@ def bearer_token(header: str | None) -> str:
 @bp.authorizer(name="keycloak", ttl_seconds=60)
 def keycloak(auth_request: AuthRequest) -> AuthResponse:
     """Allow every route for a valid token (route policy is the handlers' job); 401 otherwise."""
+    container = services()
+    from shared.adapters.identity import principal_from_claims  # loaded with the container, above
+
     try:
-        claims = dependencies.token_verifier().verify(bearer_token(auth_request.token))
-        principal = principal_from_claims(claims, get_settings().oidc_roles_claim)
+        claims = container.token_verifier.verify(bearer_token(auth_request.token))
+        principal = principal_from_claims(claims, container.settings.oidc_roles_claim)
     except Unauthenticated as exc:
         logger.info("token refused", extra={"reason": exc.message})
         # API Gateway answers 401 only for this exact message.

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from chalice.app import Blueprint
 
-from functions import dependencies
 from functions.api.models.media import DescriptionQueued, DetailEdit, DownloadLink, Listing, Media, MediaPage
-from functions.api.routing import principal, route
+from functions.api.routing import principal, route, services
 
 bp = Blueprint(__name__)
 
@@ -17,7 +16,7 @@ def list_media(query: Listing) -> MediaPage:
 
     A cursor is valid only with the filters, sort and order of the listing that returned it.
     """
-    library = dependencies.media_library()
+    library = services().media_library
     page = library.list(principal(bp), query.to_domain(trashed=False), query.limit, query.cursor or None)
     return MediaPage.of(page)
 
@@ -25,7 +24,7 @@ def list_media(query: Listing) -> MediaPage:
 @route(bp, "/trash", query=Listing, response=MediaPage)
 def list_trash(query: Listing) -> MediaPage:
     """A page of the caller's trashed media."""
-    library = dependencies.media_library()
+    library = services().media_library
     page = library.list(principal(bp), query.to_domain(trashed=True), query.limit, query.cursor or None)
     return MediaPage.of(page)
 
@@ -33,7 +32,7 @@ def list_trash(query: Listing) -> MediaPage:
 @route(bp, "/media/{media_id}", response=Media, errors=(404,))
 def get_media(media_id: str) -> Media:
     """One item with short-lived rendition URLs; 404 when missing or not the caller's."""
-    return Media.of(dependencies.media_library().describe(principal(bp), media_id))
+    return Media.of(services().media_library.describe(principal(bp), media_id))
 
 
 @route(bp, "/media/{media_id}", methods=("PATCH",), body=DetailEdit, response=Media, errors=(404, 409, 422))
@@ -42,35 +41,35 @@ def update_media(media_id: str, body: DetailEdit) -> Media:
 
     A field that exists but is not editable answers 422; a stale version answers 409.
     """
-    edited = dependencies.media_library().update(principal(bp), media_id, body.version, body.to_domain())
+    edited = services().media_library.update(principal(bp), media_id, body.version, body.to_domain())
     return Media.of(edited)
 
 
 @route(bp, "/media/{media_id}", methods=("DELETE",), status=204, errors=(404,))
 def trash_media(media_id: str) -> None:
     """Move an item to the trash."""
-    dependencies.media_library().trash(principal(bp), media_id)
+    services().media_library.trash(principal(bp), media_id)
 
 
 @route(bp, "/media/{media_id}/restore", methods=("POST",), response=Media, errors=(404, 409))
 def restore_media(media_id: str) -> Media:
     """Bring an item back from the trash."""
-    return Media.of(dependencies.media_library().restore(principal(bp), media_id))
+    return Media.of(services().media_library.restore(principal(bp), media_id))
 
 
 @route(bp, "/trash/{media_id}", methods=("DELETE",), status=204, errors=(404, 409))
 def purge_media(media_id: str) -> None:
     """Delete a trashed item for good: original (every version), derivatives, record."""
-    dependencies.media_library().purge(principal(bp), media_id)
+    services().media_library.purge(principal(bp), media_id)
 
 
 @route(bp, "/media/{media_id}/download", response=DownloadLink, errors=(404, 409))
 def download_media(media_id: str) -> DownloadLink:
     """A short-lived URL that downloads the original with a safe Content-Disposition."""
-    return DownloadLink.model_validate(dependencies.media_library().download(principal(bp), media_id))
+    return DownloadLink.model_validate(services().media_library.download(principal(bp), media_id))
 
 
 @route(bp, "/media/{media_id}/describe", methods=("POST",), response=DescriptionQueued, status=202, errors=(404, 409))
 def describe_media(media_id: str) -> DescriptionQueued:
     """Ask for an AI description; it arrives asynchronously (watch ai_description.status)."""
-    return DescriptionQueued.model_validate(dependencies.description_requests().request(principal(bp), media_id))
+    return DescriptionQueued.model_validate(services().description_requests.request(principal(bp), media_id))

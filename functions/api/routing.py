@@ -14,12 +14,11 @@ import inspect
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 from chalice.app import Blueprint, Request, Response
 
-from functions import dependencies
 from functions.api.access import allowed_roles
 from functions.api.errors import error_response
 from functions.api.models.common import PATH_PARAMETERS, FieldProblem, ValidationErrorBody
@@ -27,6 +26,9 @@ from functions.authorizer import keycloak
 from shared.domain.errors import DomainError, Forbidden, NotFound
 from shared.domain.principal import Principal, Role
 from shared.domain.users import User
+
+if TYPE_CHECKING:
+    from functions.containers.api import ApiContainer
 
 View = Callable[..., Any]
 Model = type[pydantic.BaseModel]
@@ -60,6 +62,7 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
+_services: Callable[[], ApiContainer] | None = None
 
 
 class InvalidInput(Exception):
@@ -120,7 +123,7 @@ def route(
                     caller = principal(bp)
                     if caller.role not in allowed:
                         raise Forbidden("your role does not allow this action")
-                    _admitted.set(dependencies.user_directory().admit(caller))
+                    _admitted.set(services().user_directory.admit(caller))
                 arguments: dict[str, Any] = {name: _path_value(name, value) for name, value in path_values.items()}
                 if query is not None:
                     arguments["query"] = _validated(query, _query_mapping(request.query_params), "query")
@@ -142,6 +145,19 @@ def route(
         return view
 
     return register
+
+
+def serve(accessor: Callable[[], ApiContainer]) -> None:
+    """Give the routes their container: the composition root calls this once, with its lazy accessor."""
+    global _services
+    _services = accessor
+
+
+def services() -> ApiContainer:
+    """The API container of this Lambda container."""
+    if _services is None:
+        raise RuntimeError("no API container: app.py wires one with routing.serve()")
+    return _services()
 
 
 def bind_request(request: Request) -> None:

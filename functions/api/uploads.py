@@ -6,7 +6,6 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from functions import dependencies
 from functions.api.models.media import Media
 from functions.api.models.uploads import (
     Completion,
@@ -23,7 +22,7 @@ from functions.api.models.uploads import (
     VersionDeclaration,
     Versions,
 )
-from functions.api.routing import current_user, principal, route
+from functions.api.routing import current_user, principal, route, services
 from shared.domain import uploads as domain
 from shared.domain.ports import PresignedPost
 
@@ -59,14 +58,14 @@ def create_upload(body: UploadDeclaration) -> tuple[UploadTicket, int]:
     With a sha256 matching one of the caller's ready items, nothing is uploaded: the answer is 200 with
     duplicate true and that item's id. Quota (declared bytes of the caller's items) is checked here.
     """
-    ticket = dependencies.upload_service().issue_upload(principal(bp), body.to_domain(), current_user().quota_bytes)
+    ticket = services().upload_service.issue_upload(principal(bp), body.to_domain(), current_user().quota_bytes)
     return _ticket(ticket), 200 if ticket.duplicate else 201
 
 
 @route(bp, "/uploads/{media_id}/parts", methods=("POST",), body=PartNumbers, response=SignedParts, errors=(404, 409))
 def sign_parts(media_id: str, body: PartNumbers) -> SignedParts:
     """PUT URLs for the parts the client is about to send (at most 100 per call)."""
-    signed = dependencies.upload_service().presign_parts(principal(bp), media_id, body.part_numbers)
+    signed = services().upload_service.presign_parts(principal(bp), media_id, body.part_numbers)
     return SignedParts(
         parts=[SignedPart(part_number=p.part_number, size=p.size, url=p.url) for p in signed.parts],
         expires_at=signed.expires_at,
@@ -76,7 +75,7 @@ def sign_parts(media_id: str, body: PartNumbers) -> SignedParts:
 @route(bp, "/uploads/{media_id}/parts", response=UploadProgress, errors=(404, 409))
 def list_parts(media_id: str) -> UploadProgress:
     """Parts S3 already holds: a client resuming after a failure sends only the rest."""
-    progress = dependencies.upload_service().uploaded_parts(principal(bp), media_id)
+    progress = services().upload_service.uploaded_parts(principal(bp), media_id)
     return UploadProgress(
         part_size=progress.part_size,
         part_count=progress.part_count,
@@ -87,14 +86,14 @@ def list_parts(media_id: str) -> UploadProgress:
 @route(bp, "/uploads/{media_id}/complete", methods=("POST",), body=Completion, response=Media, errors=(404, 409))
 def complete_upload(media_id: str, body: Completion) -> Media:
     """Assemble the parts; processing starts when S3 announces the object."""
-    item = dependencies.upload_service().complete(principal(bp), media_id, body.to_domain())
-    return Media.of(dependencies.media_library().view(item))
+    item = services().upload_service.complete(principal(bp), media_id, body.to_domain())
+    return Media.of(services().media_library.view(item))
 
 
 @route(bp, "/uploads/{media_id}", methods=("DELETE",), status=204, errors=(404, 409))
 def abort_upload(media_id: str) -> None:
     """Abandon an unfinished multipart upload (its quota is given back)."""
-    dependencies.upload_service().abort(principal(bp), media_id)
+    services().upload_service.abort(principal(bp), media_id)
 
 
 @route(
@@ -108,7 +107,7 @@ def abort_upload(media_id: str) -> None:
 )
 def create_version(media_id: str, body: VersionDeclaration) -> UploadTicket:
     """Upload a replacement original; the previous one stays as an older version."""
-    service = dependencies.upload_service()
+    service = services().upload_service
     ticket = service.issue_version(principal(bp), media_id, body.to_domain(), current_user().quota_bytes)
     return _ticket(ticket)
 
@@ -116,7 +115,7 @@ def create_version(media_id: str, body: VersionDeclaration) -> UploadTicket:
 @route(bp, "/media/{media_id}/versions", response=Versions, errors=(404,))
 def list_versions(media_id: str) -> Versions:
     """Every stored version of the original, newest first."""
-    versions = dependencies.upload_service().versions(principal(bp), media_id)
+    versions = services().upload_service.versions(principal(bp), media_id)
     return Versions(
         versions=[
             OriginalVersion(
@@ -136,7 +135,5 @@ def list_versions(media_id: str) -> Versions:
 )
 def restore_version(media_id: str, version_id: str) -> Media:
     """Make an older original current again; it is processed like a new upload."""
-    item = dependencies.upload_service().restore_version(
-        principal(bp), media_id, version_id, current_user().quota_bytes
-    )
-    return Media.of(dependencies.media_library().view(item))
+    item = services().upload_service.restore_version(principal(bp), media_id, version_id, current_user().quota_bytes)
+    return Media.of(services().media_library.view(item))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions import dependencies
 from functions.processing.handler import last_attempt, run_batch
 from shared.domain.analysis import Task
 from shared.observability import logger
+
+if TYPE_CHECKING:
+    from functions.containers.jobs import AnalyzerContainer
 
 
 def parse_request(body: str) -> tuple[str, list[Task]]:
@@ -21,19 +24,19 @@ def parse_request(body: str) -> tuple[str, list[Task]]:
     return message["media_id"], [Task(t) for t in message.get("tasks", [])]
 
 
-def analyze_record(record: SQSRecord) -> None:
+def analyze_record(record: SQSRecord, services: AnalyzerContainer) -> None:
     """Run one request; on its last delivery a pending description is marked failed before the DLQ."""
     media_id, tasks = parse_request(record.body)
     try:
-        done = dependencies.media_analyzer().analyze(media_id, tasks)
+        done = services.media_analyzer.analyze(media_id, tasks)
     except Exception as exc:
-        attempts = last_attempt(record)
+        attempts = last_attempt(record, services.settings.processing_max_receives)
         if attempts is not None:
-            dependencies.media_analyzer().give_up(media_id, f"analysis failed after {attempts} attempts: {exc}")
+            services.media_analyzer.give_up(media_id, f"analysis failed after {attempts} attempts: {exc}")
         raise
     logger.info("analyzed", extra={"media_id": media_id, "tasks": [t.value for t in done]})
 
 
-def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle_batch(event: dict[str, Any], context: Any, services: AnalyzerContainer) -> dict[str, Any]:
     """The analyzer's entry point."""
-    return run_batch(event, context, analyze_record)
+    return run_batch(event, context, functools.partial(analyze_record, services=services))

@@ -7,19 +7,21 @@ message moves to the dead-letter queue.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions import dependencies
-from shared.config import get_settings
 from shared.domain.processing import ObjectCreated
 from shared.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from functions.containers.jobs import ProcessorContainer
 
 _batch = BatchProcessor(event_type=EventType.SQS)
 
@@ -47,38 +49,39 @@ def object_created_events(body: str) -> list[ObjectCreated]:
     return events
 
 
-def processing_deadline(lambda_context: Any) -> float | None:
+def processing_deadline(lambda_context: Any, margin_seconds: float) -> float | None:
     """When processing must stop (time.monotonic()) so the outcome is still written before Lambda's timeout."""
     if lambda_context is None:
         return None
     left_s = float(lambda_context.get_remaining_time_in_millis()) / 1000
-    return time.monotonic() + left_s - get_settings().processing_outcome_margin_seconds
+    return time.monotonic() + left_s - margin_seconds
 
 
-def process_record(record: SQSRecord, lambda_context: Any = None) -> None:
+def process_record(record: SQSRecord, services: ProcessorContainer, lambda_context: Any = None) -> None:
     """Process every object a message announces; raising marks only this message failed."""
+    settings = services.settings
     for event in object_created_events(record.body):
-        deadline = processing_deadline(lambda_context)
+        deadline = processing_deadline(lambda_context, settings.processing_outcome_margin_seconds)
         try:
             if event.version_id or event.sequencer:
-                dependencies.process_once()(event=event, deadline=deadline)
+                services.process_once(event=event, deadline=deadline)
             else:
                 # Without a version id or sequencer (moto's notifications carry neither) a new version of a
                 # key is indistinguishable from a redelivery; the conditional claim alone keeps it exactly-once.
-                dependencies.process_directly()(event, deadline)
+                services.process_directly(event, deadline)
         except Exception as exc:
-            attempts = last_attempt(record)
+            attempts = last_attempt(record, settings.processing_max_receives)
             if attempts is not None:
                 reason = f"processing failed after {attempts} attempts: {type(exc).__name__}"
-                if dependencies.media_processor().give_up(event, reason):
+                if services.media_processor.give_up(event, reason):
                     logger.error("giving up on object", extra={"key": event.key, "attempts": attempts})
             raise
 
 
-def last_attempt(record: SQSRecord) -> int | None:
+def last_attempt(record: SQSRecord, max_receives: int) -> int | None:
     """The delivery count when this is the message's last delivery before the dead-letter queue, else None."""
     attempts = int(record.attributes.approximate_receive_count or 1)
-    return attempts if attempts >= get_settings().processing_max_receives else None
+    return attempts if attempts >= max_receives else None
 
 
 def run_batch(event: dict[str, Any], context: Any, record_handler: Callable[[SQSRecord], None]) -> dict[str, Any]:
@@ -92,9 +95,9 @@ def run_batch(event: dict[str, Any], context: Any, record_handler: Callable[[SQS
         metrics.flush_metrics(raise_on_empty_metrics=False)
 
 
-def handle_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle_batch(event: dict[str, Any], context: Any, services: ProcessorContainer) -> dict[str, Any]:
     """The processor's entry point."""
     if context is not None:
         # Lets idempotency expire an in-progress record when this invocation would have timed out.
-        dependencies.idempotency_config().register_lambda_context(context)
-    return run_batch(event, context, process_record)
+        services.idempotency_config.register_lambda_context(context)
+    return run_batch(event, context, functools.partial(process_record, services=services))

@@ -25,6 +25,7 @@ from chalice.local import (
     LocalGatewayAuthorizer,
     LocalGatewayException,
     NotAuthorizedError,
+    RouteMatcher,
     ThreadedHTTPServer,
 )
 
@@ -82,10 +83,22 @@ class Gateway(LocalGateway):
         super().__init__(app_object, config)
         self._responses = dict(responses or gateway_responses())
         self._authorizer = GatewayAuthorizer(app_object, self._responses)
+        self._routes = RouteMatcher(list(app_object.routes))
+
+    def _declares(self, method: str, path: str) -> bool:
+        """True when the app has a route for this method on this path (unknown paths are Chalice's to refuse)."""
+        try:
+            route = self._routes.match_route(path).route
+        except ValueError:
+            return True
+        return method in self._app_object.routes[route]
 
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         """Serve one request as API Gateway would."""
         try:
+            if method != "OPTIONS" and not self._declares(method, path):
+                # API Gateway has no 405 (nor 501): a method a resource does not declare is a missing token.
+                raise ForbiddenError({}, b"")
             return super().handle_request(method, path, headers, body)
         except ShapedForbidden:
             raise
@@ -106,14 +119,19 @@ class _Handler(ChaliceRequestHandler):
     wbufsize = 64 * 1024
     disable_nagle_algorithm = True
 
-    def __init__(
-        self, request: Any, client_address: Any, server: HTTPServer, app_object: Chalice, config: Config
-    ) -> None:
-        self.local_gateway = Gateway(app_object, config)
+    def __init__(self, request: Any, client_address: Any, server: HTTPServer, gateway: Gateway) -> None:
+        self.local_gateway = gateway
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:
         """The app logs each request itself (JSON); stay quiet here."""
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method it has no do_<METHOD> for (TRACE, QUERY, ...) with a 501 HTML page;
+        # API Gateway answers those like any undeclared method, so every method goes through the gateway.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def do_GET(self) -> None:  # noqa: N802 - BaseHTTPRequestHandler names its hooks so
         """Interactive docs at /docs (served here, not by the app: they are not part of the Lambda)."""
@@ -127,10 +145,11 @@ class _Handler(ChaliceRequestHandler):
 
 def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer:
     """An HTTP server for the app on host:port."""
-    config = local_config()
+    # One gateway for every connection: it holds no request state, and building it reads the template (~100 ms).
+    gateway = Gateway(app_object, local_config())
 
     def handler(request: Any, client_address: Any, server: HTTPServer) -> _Handler:
-        return _Handler(request, client_address, server, app_object=app_object, config=config)
+        return _Handler(request, client_address, server, gateway)
 
     return ThreadedHTTPServer((host, port), handler)
 

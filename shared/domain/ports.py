@@ -151,8 +151,9 @@ class MediaRepository(Protocol):
         no longer trashed (so concurrent purges release once)."""
 
     def abort_upload(self, item: MediaItem) -> None:
-        """Delete the record of an uncompleted multipart upload and release its bytes in one step; Conflict
-        if it was completed, aborted or expired meanwhile."""
+        """Give up an uncompleted multipart upload and release its bytes in one step: a new item's record is
+        deleted, a new version's item returns to its superseded original; Conflict if it was completed, aborted
+        or expired meanwhile."""
 
     def begin_completion(self, item: MediaItem) -> None:
         """Claim the multipart upload for completion; Conflict if it was aborted, expired or completed."""

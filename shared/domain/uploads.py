@@ -179,6 +179,7 @@ class UploadService:
             sha256=request.sha256,
             upload_id=upload_id,
             stored_bytes=item.stored_bytes + request.size,
+            superseded=item.superseded_by_upload(),
         )
         # The bucket keeps the old original as a noncurrent version: quota counts it until the item is purged.
         with self._reserved(principal.sub, request.size, quota_bytes, new):
@@ -282,11 +283,9 @@ class UploadService:
         return item
 
     def abort(self, principal: Principal, media_id: str) -> None:
-        """Give up an unfinished multipart upload: record and reserved quota go together, then the parts."""
+        """Give up an unfinished multipart upload and its reserved quota (a new item goes; a new version's item
+        returns to the original it had), then drop the parts."""
         item = self._multipart_item(principal, media_id)
-        if item.version_id:
-            # Deleting the record would drop the versions the item already holds along with this upload.
-            raise Conflict("a new version's multipart upload cannot be aborted: the earlier versions would go with it")
         self._repository.abort_upload(item)
         self._storage.abort_multipart(item.object_key, item.upload_id)
 

@@ -13,10 +13,11 @@ from chalice.test import HTTPResponse, TestHTTPClient
 from moto import mock_aws
 from moto.dynamodb.models import DynamoDBBackend
 
-from functions import dependencies
+from functions import authorizer
 from infra.local.api import Gateway, local_config
 from infra.local.provision import Provisioner, load_template
 from shared.adapters.identity import JwksCache, TokenVerifier
+from shared.config import Settings
 from tests.support.tokens import AUDIENCE, ISSUER, TokenFactory
 
 
@@ -40,6 +41,23 @@ class ApiClient(TestHTTPClient):
         return self.request(method, path, headers=headers, body=payload)
 
 
+def fresh_containers() -> None:
+    """Every entry point but the authorizer builds a new container from the environment on its next call."""
+    import app
+
+    for entry_point in (app.api_services, app.processor_services, app.analyzer_services, app.janitor_services):
+        entry_point.replace(None)
+
+
+def trust_tokens_of(tokens: TokenFactory) -> None:
+    """The authorizer verifies tokens against the factory's keys (the environment's issuer and audience)."""
+    from functions import authorizer
+    from functions.containers.authorizer import AuthorizerContainer
+
+    verifier = TokenVerifier(ISSUER, AUDIENCE, JwksCache("unused", fetcher=lambda _url: tokens.jwks()))
+    authorizer.services.replace(AuthorizerContainer(Settings.from_env(), token_verifier=verifier))
+
+
 @pytest.fixture(scope="session")
 def tokens() -> TokenFactory:
     return TokenFactory()
@@ -54,11 +72,11 @@ def aws(monkeypatch: pytest.MonkeyPatch, tokens: TokenFactory) -> Iterator[dict[
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("OIDC_ISSUER", ISSUER)
         monkeypatch.setenv("OIDC_AUDIENCE", AUDIENCE)
-        dependencies.reset()
-        verifier = TokenVerifier(ISSUER, AUDIENCE, JwksCache("unused", fetcher=lambda _url: tokens.jwks()))
-        monkeypatch.setattr(dependencies, "token_verifier", lambda: verifier)
+        fresh_containers()
+        trust_tokens_of(tokens)
         yield environment
-        dependencies.reset()
+        fresh_containers()
+        authorizer.services.replace(None)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.dynamo import UserModel
+from shared.adapters.dynamo.users import UserModel
 from tests.functional.conftest import ApiClient
 from tests.functional.test_api import UPLOAD, assert_error
 from tests.support.tokens import TokenFactory
@@ -81,13 +81,16 @@ class FakeIdentity:
 
 
 @pytest.fixture
-def identity(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> FakeIdentity:
-    from functions import dependencies
+def identity(aws: dict[str, str]) -> FakeIdentity:
+    from app import api_services
+    from functions.containers.api import ApiContainer
+    from shared.config import Settings
     from shared.domain.users import UserAdministration
 
     fake = FakeIdentity()
-    administration = UserAdministration(fake, dependencies.user_repository())
-    monkeypatch.setattr(dependencies, "user_administration", lambda: administration)
+    services = ApiContainer(Settings.from_env())
+    services.user_administration = UserAdministration(fake, services.user_repository)
+    api_services.replace(services)
     return fake
 
 

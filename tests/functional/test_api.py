@@ -10,7 +10,7 @@ import pytest
 from pynamodb.exceptions import DoesNotExist
 
 from app import app
-from shared.adapters.dynamo import MediaModel
+from shared.adapters.dynamo.media_model import MediaModel
 from tests.functional.conftest import ApiClient
 from tests.support.tokens import TokenFactory
 
@@ -106,8 +106,13 @@ def test_malformed_json_and_empty_body_get_400(api: ApiClient, tokens: TokenFact
     assert_error(api.call("POST", "/uploads", tokens.token(), raw=b""), 400, "validation_error")
 
 
-def test_wrong_method_gets_json_405(api: ApiClient, tokens: TokenFactory) -> None:
-    assert_error(api.call("DELETE", "/uploads", tokens.token()), 405, "method_not_allowed")
+def test_a_method_the_route_does_not_declare_is_a_missing_token_as_on_api_gateway(
+    api: ApiClient, tokens: TokenFactory
+) -> None:
+    for method in ("DELETE", "TRACE", "QUERY"):
+        response = api.call(method, "/uploads", tokens.token())
+        assert response.status_code == 403
+        assert json.loads(response.body)["message"] == "Missing Authentication Token"
 
 
 def test_get_media_own_item_others_and_unknown(api: ApiClient, tokens: TokenFactory) -> None:

@@ -13,8 +13,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_spec
 
-from functions import dependencies
-from shared.adapters.dynamo import MediaModel
+from app import api_services
+from shared.adapters.dynamo.media_model import MediaModel
 from tests.functional.conftest import ApiClient
 from tests.functional.flows import ready_item
 from tests.functional.test_api import UPLOAD
@@ -69,7 +69,9 @@ def test_bad_upload_bodies_answer_400_naming_the_field(
     api: ApiClient, tokens: TokenFactory, raw: bytes, field: str
 ) -> None:
     assert_invalid(api.call("POST", "/uploads", tokens.token("alice"), raw=raw), field)
-    dependencies.repository()  # binds the model to this test's table (a refused request never did)
+    _ = (
+        api_services().media_repository
+    )  # building it binds the model to this test's table (a refused request never did)
     assert list(MediaModel.scan()) == []
 
 

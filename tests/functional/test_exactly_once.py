@@ -25,11 +25,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from chalice.local import LambdaContext
 
-from app import processor
-from functions import dependencies
+from app import api_services, processor, processor_services
 from functions.processing import handler
 from infra.local.worker import lambda_record
-from shared.adapters.dynamo import MediaModel
+from shared.adapters.dynamo.media_model import MediaModel
 from shared.config import get_settings
 from shared.domain.processing import InProgress
 from shared.observability import metrics
@@ -162,7 +161,7 @@ def as_seen(item: dict[str, Any]) -> dict[str, Any]:
 
 def expire_lease(media_id: str) -> None:
     """Make the current claim look older than the lease, as if its attempt died that long ago."""
-    dependencies.repository()  # binds MediaModel to the test table
+    _ = api_services().media_repository  # building it binds MediaModel to the test table
     long_ago = datetime.now(UTC) - timedelta(seconds=get_settings().processing_lease_seconds + 60)
     MediaModel(media_id).update(actions=[MediaModel.updated_at.set(long_ago)])
 
@@ -194,7 +193,7 @@ def metric_names(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> list[s
 def runs(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> list[str]:
     """The object keys the media processor really ran on (an idempotent replay does not run it)."""
     calls: list[str] = []
-    target = dependencies.media_processor()
+    target = processor_services().media_processor
     original = target.process
 
     def counted(event: Any, *args: Any) -> Any:
@@ -211,9 +210,9 @@ def record_errors(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> list[
     errors: list[BaseException] = []
     original = handler.process_record
 
-    def observed(record: Any) -> None:
+    def observed(record: Any, services: Any) -> None:
         try:
-            original(record)
+            original(record, services)
         except Exception as exc:
             errors.append(exc)
             raise
@@ -225,7 +224,7 @@ def record_errors(monkeypatch: pytest.MonkeyPatch, aws: dict[str, str]) -> list[
 def failing_store(monkeypatch: pytest.MonkeyPatch, *, fail_on: Callable[[int], bool]) -> list[str]:
     """Make the bucket's store_rendition raise on the calls `fail_on(n)` selects (n counts from 1); the
     keys of the calls that did store are returned."""
-    storage = dependencies.storage()
+    storage = processor_services().storage
     original = storage.store_rendition
     stored: list[str] = []
     calls = 0
@@ -261,7 +260,7 @@ def test_given_one_notification_delivered_three_times_then_the_item_is_processed
     assert harness.rendition_versions(photo) == dict.fromkeys(RENDITION_NAMES, 1)
     # The repeats were answered from the idempotency store with the first run's outcome.
     event = handler.object_created_events(json.dumps(photo.body))[0]
-    assert dependencies.process_once()(event=event) == "ready"
+    assert processor_services().process_once(event=event) == "ready"
     assert runs == [photo.key]
 
 
@@ -299,7 +298,7 @@ def test_given_one_notification_delivered_by_three_containers_at_once_then_one_r
     photo = harness.upload(jpeg_bytes(800, 600), FIRST)
     monkeypatch.setattr(handler, "_batch", PerThreadBatch())
     # The winner stores its renditions slowly, so the other two arrive while it holds the work.
-    storage = dependencies.storage()
+    storage = processor_services().storage
     slow_store = storage.store_rendition
 
     def store(key: str, rendition: Any) -> None:

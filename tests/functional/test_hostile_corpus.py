@@ -427,9 +427,8 @@ def run_corpus_in_moto(corpus_dir: Path) -> dict[str, str]:
     import boto3
     from moto import mock_aws
 
-    from functions import dependencies
     from infra.local.provision import Provisioner, load_template
-    from shared.adapters.identity import JwksCache, TokenVerifier
+    from tests.functional.conftest import fresh_containers, trust_tokens_of
     from tests.support.tokens import AUDIENCE, ISSUER
 
     manifest = json.loads((corpus_dir / "manifest.json").read_text())
@@ -439,9 +438,8 @@ def run_corpus_in_moto(corpus_dir: Path) -> dict[str, str]:
         environment = Provisioner(load_template(), "media-vault-rss").provision()
         os.environ.update(environment)
         os.environ.update({"OIDC_ISSUER": ISSUER, "OIDC_AUDIENCE": AUDIENCE})
-        dependencies.reset()
-        verifier = TokenVerifier(ISSUER, AUDIENCE, JwksCache("unused", fetcher=lambda _url: tokens.jwks()))
-        dependencies.token_verifier = lambda: verifier  # type: ignore[assignment]
+        fresh_containers()
+        trust_tokens_of(tokens)
         api = ApiClient()
         s3 = boto3.client("s3", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")

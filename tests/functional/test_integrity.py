@@ -22,11 +22,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from chalice.local import LambdaContext
 
-from app import janitor
-from shared.adapters.dynamo import MediaModel, UserModel
+from app import api_services, janitor, janitor_services, processor_services
+from shared.adapters.dynamo.media_model import MediaModel
+from shared.adapters.dynamo.users import UserModel
 from shared.config import get_settings
 from tests.conftest import load_event
-from tests.functional.conftest import ApiClient
+from tests.functional.conftest import ApiClient, fresh_containers
 from tests.functional.flows import ready_item, upload
 from tests.functional.test_exactly_once import FIRST, SECOND, Harness, with_version
 from tests.support.images import jpeg_bytes
@@ -106,11 +107,9 @@ def containers(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Multipart from 6 MiB with 5 MiB parts (S3's smallest), so a real multipart upload stays small."""
-    from functions import dependencies
-
     monkeypatch.setenv("MULTIPART_THRESHOLD_BYTES", str(6 * MIB))
     monkeypatch.setenv("MULTIPART_PART_BYTES", str(5 * MIB))
-    dependencies.reset()
+    fresh_containers()
 
 
 def declare_multipart(api: ApiClient, token: str, size: int = 7 * MIB) -> str:
@@ -224,13 +223,10 @@ def test_complete_racing_abort_has_one_winner_and_exact_quota(
 
 
 def paused_after_reading(
-    monkeypatch: pytest.MonkeyPatch, method: str, media_id: str
+    monkeypatch: pytest.MonkeyPatch, repository: Any, method: str, media_id: str
 ) -> tuple[threading.Event, threading.Event]:
     """Make the media repository's `method` stop right after it first returns media_id's item; the events say
     it has read it, and let it go on."""
-    from functions import dependencies
-
-    repository = dependencies.repository()
     original = getattr(repository, method)
     has_read, resume = threading.Event(), threading.Event()
 
@@ -288,10 +284,12 @@ def test_janitor_emptying_the_trash_while_the_owner_purges_releases_once(
         return api.call("DELETE", f"/trash/{old_trash}", alice).status_code
 
     if interrupted == "owner":
-        status, swept = one_inside_the_other(purge, sweep, paused_after_reading(monkeypatch, "get", old_trash))
+        status, swept = one_inside_the_other(
+            purge, sweep, paused_after_reading(monkeypatch, api_services().media_repository, "get", old_trash)
+        )
         assert (status, swept["purged_trash"]) == (409, 1)
     else:
-        paused = paused_after_reading(monkeypatch, "trashed_before", old_trash)
+        paused = paused_after_reading(monkeypatch, janitor_services().media_repository, "trashed_before", old_trash)
         swept, status = one_inside_the_other(sweep, purge, paused)
         assert (status, swept["purged_trash"]) == (204, 0)
     assert {m.media_id for m in MediaModel.scan()} == {kept}
@@ -311,10 +309,12 @@ def test_janitor_expiring_an_upload_while_the_owner_aborts_it_releases_once(
         return api.call("DELETE", f"/uploads/{abandoned}", alice).status_code
 
     if interrupted == "owner":
-        status, swept = one_inside_the_other(abort, sweep, paused_after_reading(monkeypatch, "get", abandoned))
+        status, swept = one_inside_the_other(
+            abort, sweep, paused_after_reading(monkeypatch, api_services().media_repository, "get", abandoned)
+        )
         assert (status, swept["expired_uploads"]) == (409, 1)
     else:
-        paused = paused_after_reading(monkeypatch, "pending_since", abandoned)
+        paused = paused_after_reading(monkeypatch, janitor_services().media_repository, "pending_since", abandoned)
         swept, status = one_inside_the_other(sweep, abort, paused)
         assert (status, swept["expired_uploads"]) == (204, 0)
     assert {m.media_id for m in MediaModel.scan()} == {kept}
@@ -342,6 +342,42 @@ def test_every_stored_version_counts_until_the_item_is_purged(
     assert api.call("DELETE", f"/media/{media_id}", alice).status_code == 204
     assert api.call("DELETE", f"/trash/{media_id}", alice).status_code == 204
     assert reserved() == stored_bytes(s3, bucket) == 0
+
+
+@pytest.mark.parametrize("given_up_by", ["owner", "janitor"])
+def test_a_new_version_given_up_returns_the_item_and_its_quota_to_the_original(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory, small_parts: None, given_up_by: str
+) -> None:
+    alice, bucket = tokens.token("alice"), aws["MEDIA_BUCKET"]
+    photo = jpeg_bytes(400, 300)
+    media_id = ready_item(api, s3, sqs, aws["PROCESSING_QUEUE_URL"], alice, photo)
+    before = body(api.call("GET", f"/media/{media_id}", alice))
+    declared = (
+        {"content_type": "video/mp4", "size": 7 * MIB}
+        if given_up_by == "owner"
+        else {
+            "content_type": "image/jpeg",
+            "size": 5000,
+        }
+    )
+    assert api.call("POST", f"/media/{media_id}/versions", alice, declared).status_code == 201
+    assert reserved() == len(photo) + declared["size"]
+
+    if given_up_by == "owner":
+        assert api.call("DELETE", f"/uploads/{media_id}", alice).status_code == 204
+        assert api.call("DELETE", f"/uploads/{media_id}", alice).status_code == 409
+        assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    else:
+        MediaModel(media_id).update(actions=[MediaModel.updated_at.set(datetime.now(UTC) - timedelta(hours=25))])
+        assert sweep()["expired_uploads"] == 1
+
+    after = body(api.call("GET", f"/media/{media_id}", alice))
+    kept = ("status", "filename", "content_type", "size", "width", "height", "sha256")
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
+    assert after["status"] == "ready"
+    assert reserved() == stored_bytes(s3, bucket) == len(photo)
+    download = body(api.call("GET", f"/media/{media_id}/download", alice))
+    assert download["url"]
 
 
 def test_part_urls_sign_the_planned_size(api: ApiClient, tokens: TokenFactory) -> None:
@@ -410,6 +446,9 @@ def test_an_attempt_without_time_left_ends_failed_and_leaves_nothing_half_writte
     media_id = upload(api, s3, alice, jpeg_bytes(6000, 4500))  # renders in ~0.4 s here
     messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    # A warm container (its code loaded, its processor built): only processing itself spends the budget below.
+    assert processor(load_event("sqs-s3-test-event"), None) == {"batchItemFailures": []}
+    _ = processor_services().media_processor
     # A few milliseconds more than the margin the outcome needs: enough to claim, not to render.
     tiny = get_settings().processing_outcome_margin_seconds * 1000 + 60
     context = LambdaContext("processor", 1536, max_runtime_ms=tiny)

@@ -9,7 +9,8 @@ from typing import Any
 from chalice.local import LambdaContext
 
 from app import janitor
-from shared.adapters.dynamo import MediaModel, UserModel
+from shared.adapters.dynamo.media_model import MediaModel
+from shared.adapters.dynamo.users import UserModel
 from tests.conftest import load_event
 from tests.functional.conftest import ApiClient
 from tests.support.tokens import TokenFactory

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from shared.adapters.dynamo import MediaModel
+from shared.adapters.dynamo.media_model import MediaModel
 from tests.functional.conftest import ApiClient
 from tests.functional.flows import ready_item
 from tests.functional.test_api import UPLOAD, assert_error

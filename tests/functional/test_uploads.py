@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.dynamo import MediaModel, UserModel
-from tests.functional.conftest import ApiClient
+from shared.adapters.dynamo.media_model import MediaModel
+from shared.adapters.dynamo.users import UserModel
+from tests.functional.conftest import ApiClient, fresh_containers
 from tests.functional.flows import drain, upload
 from tests.functional.test_api import assert_error
 from tests.support.images import image_size, jpeg_bytes
@@ -36,9 +37,7 @@ def test_quota_counts_pending_and_used_bytes(
     api: ApiClient, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DEFAULT_QUOTA_BYTES", str(10 * MIB))
-    from functions import dependencies
-
-    dependencies.reset()
+    fresh_containers()
     alice = tokens.token("alice")
     assert declare(api, alice, 6 * MIB).status_code == 201
     assert reserved("user-alice") == 6 * MIB

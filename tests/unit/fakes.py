@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import UTC, datetime
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from shared.domain.errors import Conflict, QuotaExceeded, RejectedMedia, UnreadableMedia
+from shared.adapters.cursors import CursorSigner
+from shared.domain.errors import Conflict, NotFound, QuotaExceeded, RejectedMedia, UnreadableMedia
 from shared.domain.media import MediaItem, MediaKind, MediaStatus
 from shared.domain.ports import (
     DetailChanges,
@@ -18,99 +21,216 @@ from shared.domain.ports import (
     PresignedPost,
     ProcessingResult,
     RenditionFile,
+    SortField,
     UploadedPart,
 )
 
 
 class MemoryRepository:
-    """MediaRepository in a dict, with the same conditional semantics as DynamoDB's."""
+    """MediaRepository in a dict, with the conditional semantics of the DynamoDB one (tests/contract holds both to
+    the same suite)."""
 
-    def __init__(self, ledger: MemoryLedger | None = None) -> None:
+    def __init__(self, ledger: MemoryLedger | None = None, cursor_key: str = "memory-cursor-signing-key") -> None:
         self.items: dict[str, MediaItem] = {}
         self.transitions: list[tuple[str, MediaStatus]] = []
         # The owner's counter that deleting a record gives bytes back to (DynamoDB: the same transaction).
         self.ledger = ledger
+        self._cursors = CursorSigner(cursor_key.encode())
 
     def create(self, item: MediaItem) -> None:
         if item.media_id in self.items:
             raise Conflict("exists")
-        self.items[item.media_id] = dataclasses.replace(item)
+        self.items[item.media_id] = dataclasses.replace(item, stored_bytes=item.stored_bytes or item.size)
 
     def get(self, media_id: str) -> MediaItem | None:
         item = self.items.get(media_id)
         return dataclasses.replace(item) if item else None
 
     def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
-        items = [i for i in self.items.values() if i.owner_id == owner_id and i.trashed == query.trashed]
-        return Page(items=items[:limit], cursor=None)
+        sort_key = "taken_sort" if query.sort is SortField.TAKEN else "created_at"
+        scope = json.dumps({"owner": owner_id, "query": {**dataclasses.asdict(query), "sort": query.sort.value}})
+        position = None
+        if cursor:
+            opened = self._cursors.open(cursor, scope, frozenset({"media_id", "owner_id", sort_key}))
+            position = (opened[sort_key]["S"], opened["media_id"]["S"])
+        matching = sorted(
+            (
+                (_sort_value(item, query.sort), item.media_id)
+                for item in self.items.values()
+                if _listed(item, owner_id, query)
+            ),
+            reverse=query.descending,
+        )
+        if position is not None:
+            matching = [key for key in matching if (key < position if query.descending else key > position)]
+        page = matching[:limit]
+        items = [dataclasses.replace(self.items[media_id]) for _, media_id in page]
+        if len(matching) <= limit:
+            return Page(items=items, cursor=None)
+        last_value, last_id = page[-1]
+        mark = {"media_id": {"S": last_id}, "owner_id": {"S": owner_id}, sort_key: {"S": last_value}}
+        return Page(items=items, cursor=self._cursors.sign(mark, scope))
 
     def update_details(self, current: MediaItem, changes: DetailChanges) -> MediaItem:
-        item = self.items[current.media_id]
-        if item.revision != current.revision:
+        item = self.items.get(current.media_id)
+        if item is None or item.revision != current.revision:
             raise Conflict("stale")
         item.revision += 1
-        item.title = changes.title if changes.title is not None else item.title
+        item.updated_at = datetime.now(UTC)
+        if changes.title is not None:
+            item.title = changes.title
+        if changes.description is not None:
+            item.description = changes.description
+        if changes.tags is not None:
+            item.tags = tuple(sorted(set(changes.tags)))
+        if changes.taken_at_override is not None:
+            item.taken_at_override = changes.taken_at_override
+        if changes.location_visible is not None:
+            item.location_visible = changes.location_visible
         return dataclasses.replace(item)
 
     def set_trashed(self, media_id: str, trashed: bool) -> MediaItem:
-        item = self.items[media_id]
+        item = self.items.get(media_id)
+        if item is None or item.trashed == trashed:
+            raise Conflict("already " + ("in" if trashed else "out of") + " the trash")
         item.trashed_at = datetime.now(UTC) if trashed else None
+        item.updated_at = datetime.now(UTC)
+        item.revision += 1
         return dataclasses.replace(item)
+
+    def trashed_before(self, before: datetime, limit: int) -> list[MediaItem]:
+        trashed = [i for i in self.items.values() if i.trashed_at is not None and i.trashed_at < before]
+        return [dataclasses.replace(i) for i in sorted(trashed, key=lambda i: (i.trashed_at, i.media_id))[:limit]]
+
+    def pending_since(self, before: datetime, limit: int) -> list[MediaItem]:
+        pending = [i for i in self.items.values() if i.status is MediaStatus.PENDING and i.updated_at < before]
+        return [dataclasses.replace(i) for i in sorted(pending, key=lambda i: (i.updated_at, i.media_id))[:limit]]
 
     def purge_record(self, item: MediaItem) -> None:
         current = self.items.get(item.media_id)
         if current is None or not current.trashed:
             raise Conflict("no longer in the trash")
-        self._delete_releasing(current)
+        self._delete_releasing(item)
 
     def abort_upload(self, item: MediaItem) -> None:
-        current = self.items.get(item.media_id)
-        if current is None or current.upload_id != item.upload_id or current.upload_completing:
+        if not self._upload_in_progress(item):
             raise Conflict("no multipart upload in progress")
-        self._delete_releasing(current)
+        self._give_up(item)
 
     def expire_upload(self, item: MediaItem) -> bool:
         current = self.items.get(item.media_id)
-        if current is None or current.status is not MediaStatus.PENDING or current.upload_completing:
+        if (
+            current is None
+            or current.status is not MediaStatus.PENDING
+            or current.updated_at != item.updated_at
+            or current.upload_completing
+        ):
             return False
-        self._delete_releasing(current)
+        self._give_up(item)
         return True
 
+    def _give_up(self, item: MediaItem) -> None:
+        before = item.superseded
+        if before is None:
+            self._delete_releasing(item)
+            return
+        self.items[item.media_id] = dataclasses.replace(
+            self.items[item.media_id],
+            status=before.status,
+            filename=before.filename,
+            content_type=before.content_type,
+            size=before.size,
+            sha256=before.sha256,
+            failure_reason=before.failure_reason,
+            stored_bytes=item.stored_bytes - item.size,
+            superseded=None,
+            upload_id="",
+            upload_completing=False,
+            revision=self.items[item.media_id].revision + 1,
+            updated_at=datetime.now(UTC),
+        )
+        if self.ledger is not None:
+            self.ledger.release(item.owner_id, item.size)
+
+    def _upload_in_progress(self, item: MediaItem) -> bool:
+        current = self.items.get(item.media_id)
+        return (
+            current is not None
+            and current.status is MediaStatus.PENDING
+            and current.upload_id == item.upload_id
+            and not current.upload_completing
+        )
+
     def _delete_releasing(self, item: MediaItem) -> None:
+        # Like the DynamoDB transaction, the release is of the bytes the caller read, not the record's.
         del self.items[item.media_id]
         if self.ledger is not None:
             self.ledger.release(item.owner_id, item.stored_bytes)
 
     def begin_completion(self, item: MediaItem) -> None:
-        current = self.items.get(item.media_id)
-        if current is None or current.upload_id != item.upload_id or current.upload_completing:
+        if not self._upload_in_progress(item):
             raise Conflict("no multipart upload in progress")
-        current.upload_completing = True
+        self.items[item.media_id].upload_completing = True
 
     def undo_completion(self, item: MediaItem) -> None:
-        self.items[item.media_id].upload_completing = False
+        current = self.items.get(item.media_id)
+        if current is None or current.upload_id != item.upload_id:
+            raise Conflict("the upload changed while it was being completed")
+        current.upload_completing = False
 
     def find_by_checksum(self, owner_id: str, sha256: str) -> list[MediaItem]:
-        return [i for i in self.items.values() if i.owner_id == owner_id and i.sha256 == sha256]
+        if not sha256:
+            return []
+        return [dataclasses.replace(i) for i in self.items.values() if i.owner_id == owner_id and i.sha256 == sha256]
 
     def start_new_version(self, item: MediaItem, *, expected_revision: int) -> MediaItem:
-        if self.items[item.media_id].revision != expected_revision:
+        current = self.items.get(item.media_id)
+        if current is None or current.revision != expected_revision:
             raise Conflict("stale")
         self.items[item.media_id] = dataclasses.replace(
-            item, status=MediaStatus.PENDING, revision=expected_revision + 1
+            current,
+            status=MediaStatus.PENDING,
+            revision=expected_revision + 1,
+            updated_at=datetime.now(UTC),
+            filename=item.filename,
+            content_type=item.content_type,
+            size=item.size,
+            stored_bytes=item.stored_bytes,
+            failure_reason="",
+            sha256=item.sha256,
+            upload_id=item.upload_id,
+            superseded=item.superseded,
         )
         return dataclasses.replace(self.items[item.media_id])
 
+    def save_analysis(
+        self,
+        media_id: str,
+        *,
+        moderation: dict[str, Any] | None = None,
+        flagged: bool | None = None,
+        ai_description: dict[str, Any] | None = None,
+    ) -> None:
+        item = self.items.get(media_id)
+        if item is None:
+            raise NotFound("media not found")
+        item.updated_at = datetime.now(UTC)
+        item.moderation = dict(moderation) if moderation is not None else item.moderation
+        item.flagged = flagged if flagged is not None else item.flagged
+        item.ai_description = dict(ai_description) if ai_description is not None else item.ai_description
+
     def claim(self, media_id: str, lease_seconds: int, version_id: str = "") -> MediaItem:
         item = self.items.get(media_id)
-        stale = item is not None and (datetime.now(UTC) - item.updated_at).total_seconds() >= lease_seconds
+        now = datetime.now(UTC)
+        expired = item is not None and item.updated_at < now - timedelta(seconds=lease_seconds)
         if item is None or not (
-            item.status is MediaStatus.PENDING or (item.status is MediaStatus.PROCESSING and stale)
+            item.status is MediaStatus.PENDING or (item.status is MediaStatus.PROCESSING and expired)
         ):
             raise Conflict("not claimable")
         item.status = MediaStatus.PROCESSING
-        item.updated_at = datetime.now(UTC)
+        item.updated_at = now
         item.version_id = version_id or item.version_id
+        item.superseded = None
         self.transitions.append((media_id, MediaStatus.PROCESSING))
         return dataclasses.replace(item)
 
@@ -127,18 +247,52 @@ class MemoryRepository:
         if item is None or item.status not in allowed_from:
             raise Conflict("state changed")
         item.status = status
-        item.failure_reason = reason
-        if result is None and status in (MediaStatus.FAILED, MediaStatus.REJECTED):
-            item.renditions = {}
         item.updated_at = datetime.now(UTC)
+        item.failure_reason = reason[:500]
+        item.upload_id = ""
+        item.upload_completing = False
+        item.superseded = None
+        if result is None and status in (MediaStatus.FAILED, MediaStatus.REJECTED):
+            item.renditions, item.placeholder = {}, ""
         if result is not None:
-            item.width, item.height = result.analysis.width, result.analysis.height
+            analysis = result.analysis
+            item.width, item.height = analysis.width, analysis.height
+            item.metadata = {**analysis.metadata, "colors": list(analysis.colors)}
+            item.placeholder = analysis.placeholder
+            item.taken_at = analysis.taken_at
             item.renditions = dict(result.renditions)
-            item.metadata = dict(result.analysis.metadata)
-            item.sequencer = result.sequencer
-            item.version_id = result.version_id
+            item.version_id = result.version_id or item.version_id
+            item.sequencer = result.sequencer or item.sequencer
         self.transitions.append((media_id, status))
         return dataclasses.replace(item)
+
+
+def _listed(item: MediaItem, owner_id: str, query: MediaQuery) -> bool:
+    """Whether an item belongs on a listing (the DynamoDB adapter's key and filter conditions)."""
+    search_text = "\n".join((item.filename, item.title, item.description)).lower()
+    created = item.created_at
+    checks = (
+        item.owner_id == owner_id,
+        item.trashed == query.trashed,
+        not query.kind or item.kind.value == query.kind,
+        not query.status or item.status.value == query.status,
+        not query.tag or query.tag in item.tags,
+        not query.text or query.text in search_text,
+        not query.created_from or created >= datetime.fromisoformat(query.created_from),
+        not query.created_to or created <= datetime.fromisoformat(query.created_to),
+        not query.taken_from or item.taken_sort >= query.taken_from,
+        not query.taken_to or item.taken_sort <= query.taken_to,
+    )
+    return all(checks)
+
+
+def _sort_value(item: MediaItem, sort: SortField) -> str:
+    # created_at as DynamoDB stores it (fixed-width UTC text), so both sort the same way.
+    return (
+        item.taken_sort
+        if sort is SortField.TAKEN
+        else item.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f%z")
+    )
 
 
 class MemoryStorage:

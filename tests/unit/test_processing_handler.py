@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from functions import dependencies
+from functions.containers.jobs import ProcessorContainer
 from functions.processing.handler import handle_batch, object_created_events
+from shared.config import Settings
 from shared.domain.processing import ObjectCreated
 from tests.conftest import load_event
 
@@ -31,12 +32,19 @@ class Recorder:
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    recorder = Recorder(fail_keys={"originals/user-alice/item7"})
-    monkeypatch.setattr(dependencies, "process_once", lambda: lambda event, deadline=None: recorder(event))
-    monkeypatch.setattr(dependencies, "process_directly", lambda: recorder)
-    monkeypatch.setattr(dependencies, "media_processor", lambda: recorder)
-    return recorder
+def recorder() -> Recorder:
+    return Recorder(fail_keys={"originals/user-alice/item7"})
+
+
+@pytest.fixture
+def services(recorder: Recorder) -> ProcessorContainer:
+    """A processor container whose processing parts are the recorder."""
+    return ProcessorContainer(
+        Settings(),
+        process_once=lambda event, deadline=None: recorder(event),
+        process_directly=recorder,
+        media_processor=recorder,
+    )
 
 
 def test_sample_event_yields_the_decoded_object() -> None:
@@ -52,8 +60,8 @@ def test_sample_event_yields_the_decoded_object() -> None:
     ]
 
 
-def test_s3_test_event_is_acknowledged_without_processing(recorder: Recorder) -> None:
-    assert handle_batch(load_event("sqs-s3-test-event"), None) == {"batchItemFailures": []}
+def test_s3_test_event_is_acknowledged_without_processing(recorder: Recorder, services: ProcessorContainer) -> None:
+    assert handle_batch(load_event("sqs-s3-test-event"), None, services) == {"batchItemFailures": []}
     assert recorder.seen == []
 
 
@@ -70,14 +78,16 @@ def _batch(receive_count: int = 1) -> list[dict[str, Any]]:
     return records
 
 
-def test_only_bad_messages_are_reported_failed(recorder: Recorder) -> None:
-    result = handle_batch({"Records": _batch()}, None)
+def test_only_bad_messages_are_reported_failed(recorder: Recorder, services: ProcessorContainer) -> None:
+    result = handle_batch({"Records": _batch()}, None, services)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m3", "m7"]
     assert len(recorder.seen) == 8
     assert recorder.given_up == []
 
 
-def test_on_the_last_delivery_the_item_is_marked_failed_and_the_message_still_fails(recorder: Recorder) -> None:
-    result = handle_batch({"Records": _batch(receive_count=3)}, None)
+def test_on_the_last_delivery_the_item_is_marked_failed_and_the_message_still_fails(
+    recorder: Recorder, services: ProcessorContainer
+) -> None:
+    result = handle_batch({"Records": _batch(receive_count=3)}, None, services)
     assert sorted(f["itemIdentifier"] for f in result["batchItemFailures"]) == ["m3", "m7"]
     assert recorder.given_up == [("originals/user-alice/item7", "processing failed after 3 attempts: RuntimeError")]

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from infra.local.provision import load_template
-from shared.adapters.dynamo import MediaModel, UserModel
+from shared.adapters.dynamo.media_model import MediaModel
+from shared.adapters.dynamo.users import UserModel
 from shared.config import Settings
 from shared.domain.media import ORIGINALS_PREFIX
 

@@ -1,0 +1,64 @@
+"""The AWS side every function shares: clients, the bucket, and the one place its repositories are built."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from functions.containers import Container
+from shared.adapters.analysis import SqsAnalysisRequests
+from shared.adapters.dynamo.media import DynamoMediaRepository
+from shared.adapters.dynamo.quota import DynamoQuotaLedger
+from shared.adapters.dynamo.settings import DynamoSettingsStore
+from shared.adapters.dynamo.users import DynamoUserRepository
+from shared.adapters.storage import S3Storage
+
+
+class AwsContainer(Container):
+    """Clients, storage and repositories; an entry point's container adds its services on top."""
+
+    @cached_property
+    def boto_session(self) -> boto3.session.Session:
+        """The session this container's clients share (and whose credentials sign URLs)."""
+        return boto3.session.Session(region_name=self.settings.region)
+
+    @cached_property
+    def s3_client(self) -> Any:
+        """SigV4, so presigned URLs carry a real signature; path-style, as the emulators serve it."""
+        return self.boto_session.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+    @cached_property
+    def storage(self) -> S3Storage:
+        """The media bucket."""
+        return S3Storage(self.s3_client, self.settings.media_bucket, self.boto_session.get_credentials())
+
+    @cached_property
+    def media_repository(self) -> DynamoMediaRepository:
+        """The media table (deletes give bytes back on the users table in the same transaction)."""
+        settings = self.settings
+        return DynamoMediaRepository(
+            settings.media_table, settings.region, cursor_key=settings.cursor_key, users_table=settings.users_table
+        )
+
+    @cached_property
+    def user_repository(self) -> DynamoUserRepository:
+        """The users table."""
+        return DynamoUserRepository(self.settings.users_table, self.settings.region)
+
+    @cached_property
+    def quota_ledger(self) -> DynamoQuotaLedger:
+        """Reserved bytes per owner."""
+        return DynamoQuotaLedger(self.settings.users_table, self.settings.region)
+
+    @cached_property
+    def settings_store(self) -> DynamoSettingsStore:
+        """Admin-controlled pipeline settings."""
+        return DynamoSettingsStore(self.settings.settings_table, self.settings.region)
+
+    @cached_property
+    def analysis_requests(self) -> SqsAnalysisRequests:
+        """The analyzer's queue."""
+        return SqsAnalysisRequests(self.boto_session.client("sqs"), self.settings.analysis_queue_url)

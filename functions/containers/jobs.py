@@ -1,0 +1,131 @@
+"""The queue and scheduled functions' services: processor, analyzer, janitor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.containers.aws import AwsContainer
+from shared.adapters.analysis import LocalAnalyst
+from shared.domain.analysis import AnalysisOnReady, MediaAnalyzer
+from shared.domain.library import MediaLibrary
+from shared.domain.maintenance import Janitor
+from shared.domain.processing import MediaProcessor, ObjectCreated
+from shared.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+ProcessObject = Callable[[ObjectCreated, float | None], str]
+
+
+class ProcessorContainer(AwsContainer):
+    """Uploads into renditions, at most once per object version."""
+
+    @cached_property
+    def media_processor(self) -> MediaProcessor:
+        """Processes uploads; Pillow (and PyAV, for videos) load here, on the processing path only."""
+        from shared.media.render import LocalRenderer, VideoLimits
+
+        settings = self.settings
+        renderer = LocalRenderer(
+            max_image_pixels=settings.max_image_pixels,
+            image_budget_s=settings.image_time_budget_seconds,
+            image_threads=settings.image_threads,
+            video=VideoLimits(
+                max_duration_s=settings.max_video_seconds,
+                max_pixels=settings.max_video_pixels,
+                transcode_long_side=settings.video_long_side,
+                time_budget_s=settings.video_time_budget_seconds,
+            ),
+        )
+        return MediaProcessor(
+            self.media_repository,
+            self.storage,
+            renderer,
+            allowed_content_types=settings.allowed_content_types,
+            lease_seconds=settings.processing_lease_seconds,
+            on_ready=AnalysisOnReady(self.settings_store, self.analysis_requests),
+        )
+
+    @cached_property
+    def idempotency_config(self) -> IdempotencyConfig:
+        """One processing run per (bucket, key, version id, sequencer); results kept a day."""
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+        return IdempotencyConfig(
+            event_key_jmespath="[bucket, key, version_id, sequencer]",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=24 * 3600,
+        )
+
+    @cached_property
+    def process_directly(self) -> ProcessObject:
+        """Process one object by a deadline, log and count its outcome (MediaDiscarded: bytes deleted unprocessed)."""
+
+        def process(event: ObjectCreated, deadline: float | None = None) -> str:
+            # Looked up per call: the processor is built on first use, not with this function.
+            outcome = self.media_processor.process(event, deadline)
+            extra = {"key": event.key, "version_id": event.version_id, "outcome": outcome.value}
+            logger.info("processed object", extra=extra)
+            metrics.add_metric(name=f"Media{outcome.value.capitalize()}", unit=MetricUnit.Count, value=1)
+            return outcome.value
+
+        return process
+
+    @cached_property
+    def process_once(self) -> Callable[..., str]:
+        """process_directly behind Powertools idempotency (state in the idempotency table)."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+        persistence = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
+        # Inside the idempotent call: a replayed delivery returns the stored outcome and counts nothing.
+        run: Callable[..., str] = idempotent_function(
+            data_keyword_argument="event", persistence_store=persistence, config=self.idempotency_config
+        )(self.process_directly)
+        return run
+
+
+class AnalyzerContainer(AwsContainer):
+    """Moderation and descriptions of ready items."""
+
+    @cached_property
+    def media_analyzer(self) -> MediaAnalyzer:
+        """numpy/onnxruntime load on first use, in the analyzer function only."""
+        settings = self.settings
+        analyst = LocalAnalyst(
+            moderation_provider=settings.moderation_provider,
+            description_provider=settings.description_provider,
+            rekognition=boto3.client("rekognition", region_name=settings.region)
+            if settings.moderation_provider == "rekognition"
+            else None,
+            bedrock=boto3.client("bedrock-runtime", region_name=settings.region)
+            if settings.description_provider == "bedrock"
+            else None,
+            bedrock_model_id=settings.bedrock_model_id,
+        )
+        return MediaAnalyzer(self.media_repository, self.storage.read_small, analyst, self.settings_store)
+
+
+class JanitorContainer(AwsContainer):
+    """Hourly upkeep."""
+
+    @cached_property
+    def janitor(self) -> Janitor:
+        """Abandoned uploads give their quota back; old trash is deleted for good."""
+        settings = self.settings
+        library = MediaLibrary(
+            self.media_repository, self.storage, self.quota_ledger, url_ttl_seconds=settings.download_url_ttl_seconds
+        )
+        return Janitor(
+            self.media_repository,
+            self.storage,
+            library.purge_item,
+            upload_max_age=timedelta(hours=settings.abandoned_upload_hours),
+            trash_retention=timedelta(days=settings.trash_retention_days),
+        )

@@ -1,0 +1,1 @@
+"""DynamoDB persistence, one module per aggregate; DynamoDB errors become domain errors here."""
