@@ -78,4 +78,5 @@ def analyzer(event: SQSEvent) -> dict[str, Any]:
 @app.schedule("rate(1 hour)", name="janitor")
 def janitor(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly upkeep: uploads whose bytes never came give their quota back; old trash is deleted for good."""
-    return janitor_services().janitor.sweep(datetime.now(UTC))
+    context: Any = event.context  # Lambda's context object (Chalice types it loosely)
+    return janitor_services().janitor.sweep(datetime.now(UTC), lambda: context.get_remaining_time_in_millis() / 1000)

@@ -38,8 +38,8 @@ def error_body(code: str, message: str) -> dict[str, str]:
 
 
 def error_response(error: errors.DomainError) -> Response:
-    """A JSON error response for a domain error (a 400 has the validation body: no field-level problems here)."""
+    """A JSON error response for a domain error (a 400 has the validation body, naming its field if it has one)."""
     body: dict[str, Any] = dict(error_body(error.code, error.message))
     if isinstance(error, errors.ValidationError):
-        body["errors"] = []
+        body["errors"] = [{"field": error.field, "problem": error.message}] if error.field else []
     return Response(body=body, status_code=status_for(error))

@@ -17,15 +17,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pydantic
+from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Blueprint, Request, Response
+from pynamodb.exceptions import PynamoDBException
 
 from functions.api.access import allowed_roles
 from functions.api.errors import error_response
 from functions.api.models.common import PATH_PARAMETERS, FieldProblem, ValidationErrorBody
 from functions.authorizer import keycloak
-from shared.domain.errors import DomainError, Forbidden, NotFound
+from shared.domain.errors import DomainError, Forbidden, NotFound, Unavailable
 from shared.domain.principal import Principal, Role
 from shared.domain.users import User
+from shared.observability import logger
 
 if TYPE_CHECKING:
     from functions.containers.api import ApiContainer
@@ -134,6 +137,11 @@ def route(
                 return validation_response(invalid.problems)
             except DomainError as error:
                 return error_response(error)
+            except (BotoCoreError, ClientError, PynamoDBException):
+                # An AWS service failed or throttled where no adapter expected it: the caller may retry, so this
+                # is 503 (with the cause in the log), not a 500 that blames the request.
+                logger.exception("a dependency failed", extra={"path": path})
+                return error_response(Unavailable("a storage service did not answer; try again shortly"))
 
         options: dict[str, Any] = {"methods": list(methods)}
         if not public:

@@ -48,14 +48,14 @@ class CursorSigner:
         except (ValueError, binascii.Error):
             mac = b""
         if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, self._mac(scope, payload)):
-            raise ValidationError(_INVALID)
+            raise ValidationError(_INVALID, field="cursor")
         # Signed by us, so well-formed; checked anyway, since a changed key layout must not become a 500.
         try:
             plain = json.loads(_unb64(payload))
         except (ValueError, binascii.Error):
-            raise ValidationError(_INVALID) from None
+            raise ValidationError(_INVALID, field="cursor") from None
         if not isinstance(plain, dict) or set(plain) != attributes:
-            raise ValidationError(_INVALID)
+            raise ValidationError(_INVALID, field="cursor")
         if not all(isinstance(value, str) for value in plain.values()):
-            raise ValidationError(_INVALID)
+            raise ValidationError(_INVALID, field="cursor")
         return {name: {"S": value} for name, value in plain.items()}

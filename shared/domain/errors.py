@@ -14,9 +14,13 @@ class DomainError(Exception):
 
 
 class ValidationError(DomainError):
-    """The request is malformed or a value is out of range."""
+    """The request is malformed or a value is out of range; `field` names the input at fault, if one is."""
 
     code = "validation_error"
+
+    def __init__(self, message: str, *, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnsupportedMediaType(DomainError):

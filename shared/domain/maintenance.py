@@ -25,6 +25,10 @@ class MaintainedItems(Protocol):
         """Items in the trash since before a time."""
 
 
+# Time one batch may take (200 records, their S3 calls): the sweep starts no batch with less than this left.
+BATCH_SECONDS = 60.0
+
+
 class Janitor:
     """Expires uploads whose bytes never arrived, and empties trash older than the retention."""
 
@@ -45,13 +49,23 @@ class Janitor:
         self._trash_retention = trash_retention
         self._batch = batch
 
-    def sweep(self, now: datetime) -> dict[str, int]:
-        """One pass of both chores; how many items each removed."""
-        return {"expired_uploads": self._expire_uploads(now), "purged_trash": self._empty_trash(now)}
+    def sweep(self, now: datetime, time_left: Callable[[], float] = lambda: float("inf")) -> dict[str, int]:
+        """Both chores, batch after batch while a batch comes back full and more than a batch's worth of time
+        (time_left(), in seconds) remains; how many items each removed. What is left waits for the next run."""
+        done = {"expired_uploads": 0, "purged_trash": 0}
+        for name, chore in (("expired_uploads", self._expire_uploads), ("purged_trash", self._empty_trash)):
+            while True:
+                seen, removed = chore(now)
+                done[name] += removed
+                # A batch where nothing could be removed (all moved on, or failing) would come back the same.
+                if seen < self._batch or removed == 0 or time_left() < BATCH_SECONDS:
+                    break
+        return done
 
-    def _expire_uploads(self, now: datetime) -> int:
+    def _expire_uploads(self, now: datetime) -> tuple[int, int]:
         expired = 0
-        for item in self._items.pending_since(now - self._upload_max_age, self._batch):
+        candidates = self._items.pending_since(now - self._upload_max_age, self._batch)
+        for item in candidates:
             if self._bytes_arrived(item):
                 continue  # processing owns this item, not upkeep
             # The record decides first: an owner completing or aborting at the same moment loses or wins whole.
@@ -60,7 +74,7 @@ class Janitor:
             if item.upload_id:
                 self._storage.abort_multipart(item.object_key, item.upload_id)
             expired += 1
-        return expired
+        return len(candidates), expired
 
     def _bytes_arrived(self, item: MediaItem) -> bool:
         """True when the upload's object is in the bucket (for a new version: a version other than the served one)."""
@@ -68,12 +82,13 @@ class Janitor:
             return self._storage.current_version(item.object_key) not in ("", item.version_id)
         return bool(self._storage.list_versions(item.object_key))
 
-    def _empty_trash(self, now: datetime) -> int:
+    def _empty_trash(self, now: datetime) -> tuple[int, int]:
         purged = 0
-        for item in self._items.trashed_before(now - self._trash_retention, self._batch):
+        candidates = self._items.trashed_before(now - self._trash_retention, self._batch)
+        for item in candidates:
             try:
                 self._purge_item(item)
             except Conflict:
                 continue  # the owner purged or restored it since it was listed
             purged += 1
-        return purged
+        return len(candidates), purged

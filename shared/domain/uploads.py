@@ -137,7 +137,7 @@ class UploadService:
         self._check(request)
         filename = sanitize_filename(request.filename)
         if not filename:
-            raise ValidationError("filename has no usable characters")
+            raise ValidationError("filename has no usable characters", field="filename")
         if request.sha256 and not request.force:
             for existing in self._repository.find_by_checksum(principal.sub, request.sha256):
                 if existing.status is MediaStatus.READY and not existing.trashed:
@@ -166,7 +166,7 @@ class UploadService:
     ) -> dict[str, Any]:
         """Upload a replacement original to the same key; the old one stays as an older version."""
         if request.force:
-            raise ValidationError("force does not apply to versions")
+            raise ValidationError("force does not apply to versions", field="force")
         item = self._versionable(principal, media_id)
         self._check(request)
         filename = sanitize_filename(request.filename) or item.filename
@@ -235,7 +235,9 @@ class UploadService:
         item = self._multipart_item(principal, media_id)
         plan = self._plan(item)
         if not 0 < len(part_numbers) <= MAX_PARTS_PER_REQUEST or not all(n in plan for n in part_numbers):
-            raise ValidationError(f"part_numbers must list 1 to {MAX_PARTS_PER_REQUEST} of the parts 1..{len(plan)}")
+            raise ValidationError(
+                f"part_numbers must list 1 to {MAX_PARTS_PER_REQUEST} of the parts 1..{len(plan)}", field="part_numbers"
+            )
         ttl = self._limits.url_ttl_seconds
         parts = [
             SignedPart(n, plan[n], self._storage.presign_part(item.object_key, item.upload_id, n, plan[n], ttl))
@@ -264,7 +266,7 @@ class UploadService:
         }
         claimed = {int(p["part_number"]): str(p["etag"]) for p in declared}
         if set(claimed) != set(plan):
-            raise ValidationError(f"complete needs every part 1..{len(plan)} exactly once")
+            raise ValidationError(f"complete needs every part 1..{len(plan)} exactly once", field="parts")
         for number, size in plan.items():
             part = uploaded.get(number)
             if part is None:
@@ -300,7 +302,7 @@ class UploadService:
         item = self._versionable(principal, media_id)
         match = next((v for v in self._storage.list_versions(item.object_key) if v.version_id == version_id), None)
         if match is None:
-            raise ValidationError("no such version of this item")
+            raise ValidationError("no such version of this item", field="version_id")
         if match.is_current:
             raise Conflict("that version is already the current one")
         # The copy is one more stored version, counted like any upload.

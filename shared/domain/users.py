@@ -114,7 +114,9 @@ class UserDirectory:
         try:
             wanted = UserStatus(status)
         except ValueError as exc:
-            raise ValidationError(f"status must be one of: {', '.join(s.value for s in UserStatus)}") from exc
+            raise ValidationError(
+                f"status must be one of: {', '.join(s.value for s in UserStatus)}", field="status"
+            ) from exc
         self._admitted.pop(user_id, None)
         return self._repository.set_status(user_id, wanted)  # NotFound for no such account
 
@@ -195,10 +197,10 @@ class UserAdministration:
         try:
             wanted = Role(role)
         except ValueError as exc:
-            raise ValidationError(f"role must be one of: {', '.join(r.value for r in Role)}") from exc
+            raise ValidationError(f"role must be one of: {', '.join(r.value for r in Role)}", field="role") from exc
         org = (partner_org or "").strip()
         if wanted is Role.PARTNER and not org:
-            raise ValidationError("a partner needs a partner_org")
+            raise ValidationError("a partner needs a partner_org", field="partner_org")
         if wanted is not Role.PARTNER and org:
-            raise ValidationError("only partners have a partner_org")
+            raise ValidationError("only partners have a partner_org", field="partner_org")
         return self._summary(self._identity.set_role(user_id, wanted, org))  # NotFound for no such user

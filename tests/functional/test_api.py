@@ -132,3 +132,33 @@ def test_get_media_own_item_others_and_unknown(api: ApiClient, tokens: TokenFact
     assert api.call("GET", f"/media/{media_id}", tokens.token("ada")).status_code == 200
     with pytest.raises(DoesNotExist):
         MediaModel.get("ffffffffffffffffffffffffffffffff")
+
+
+def test_a_failing_aws_service_answers_503_not_500(
+    api: ApiClient, tokens: TokenFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+    from pynamodb.exceptions import GetError
+
+    from shared.adapters.dynamo.media_model import MediaModel
+    from shared.adapters.storage import S3Storage
+
+    alice = tokens.token("alice")
+
+    def throttled(*_args: Any, **_kwargs: Any) -> Any:
+        raise GetError("throttled", cause=ClientError({"Error": {"Code": "ThrottlingException"}}, "GetItem"))
+
+    monkeypatch.setattr(MediaModel, "get", throttled)
+    assert_error(api.call("GET", f"/media/{'a' * 32}", alice), 503, "unavailable")
+
+    def unreachable(*_args: Any, **_kwargs: Any) -> Any:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    monkeypatch.setattr(S3Storage, "presign_post", unreachable)
+    declared = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}
+    assert_error(api.call("POST", "/uploads", alice, declared), 503, "unavailable")
+    from shared.adapters.dynamo.users import UserModel
+
+    # Nothing half-written: the reservation the request made was given back, and no item was recorded.
+    assert int(UserModel.get("user-alice").reserved_bytes or 0) == 0
+    assert json.loads(api.call("GET", "/media?status=pending", alice).body)["items"] == []

@@ -279,11 +279,11 @@ def test_a_cursor_continues_only_its_own_listing(api: ApiClient, tokens: TokenFa
         ".",
         "%%%",
     ):
-        assert_invalid(api.call("GET", f"/media?limit=1&status=pending&cursor={quote(cursor)}", alice), None)
+        assert_invalid(api.call("GET", f"/media?limit=1&status=pending&cursor={quote(cursor)}", alice), "cursor")
     for other_query in ("limit=1", "limit=1&status=ready", "limit=1&status=pending&order=asc", "limit=1&q=cat"):
-        assert_invalid(api.call("GET", f"/media?{other_query}&cursor={first_page}", alice))
-    assert_invalid(api.call("GET", f"/trash?limit=1&status=pending&cursor={first_page}", alice))
-    assert_invalid(api.call("GET", f"/media?limit=1&status=pending&cursor={first_page}", bob))
+        assert_invalid(api.call("GET", f"/media?{other_query}&cursor={first_page}", alice), "cursor")
+    assert_invalid(api.call("GET", f"/trash?limit=1&status=pending&cursor={first_page}", alice), "cursor")
+    assert_invalid(api.call("GET", f"/media?limit=1&status=pending&cursor={first_page}", bob), "cursor")
     # The page size is not part of the query: a client may change it between pages.
     assert api.call("GET", f"/media?limit=5&status=pending&cursor={first_page}", alice).status_code == 200
 

@@ -31,7 +31,7 @@ from shared.adapters.dynamo.media_queries import (
     load_current,
     oldest_across_shards,
 )
-from shared.adapters.dynamo.quota import release_within
+from shared.adapters.dynamo.quota import floor_at_zero, release_within
 from shared.adapters.dynamo.users import UserModel
 from shared.domain.errors import Conflict, DomainError, NotFound
 from shared.domain.media import MediaItem, MediaStatus, kind_of
@@ -229,6 +229,7 @@ class DynamoMediaRepository:
         with conditional_write(refusal), TransactWrite(connection=Connection(region=self._region)) as write:
             write.update(MediaModel(item.media_id), actions=actions, condition=condition)
             release_within(write, item.owner_id, item.size)
+        floor_at_zero(item.owner_id)
 
     def _delete_releasing(self, item: MediaItem, condition: Condition, refusal: DomainError) -> None:
         """One transaction: the conditional delete and the release of the item's bytes, so of any number of
@@ -236,6 +237,7 @@ class DynamoMediaRepository:
         with conditional_write(refusal), TransactWrite(connection=Connection(region=self._region)) as write:
             write.delete(MediaModel(item.media_id), condition=condition)
             release_within(write, item.owner_id, item.stored_bytes)
+        floor_at_zero(item.owner_id)
 
     @staticmethod
     def _upload_in_progress(item: MediaItem) -> Condition:

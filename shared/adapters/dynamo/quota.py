@@ -15,6 +15,16 @@ def release_within(write: TransactWrite, user_id: str, size: int) -> None:
     write.update(counter, actions=[UserModel.reserved_bytes.add(-size)], condition=UserModel.user_id.exists())
 
 
+def floor_at_zero(user_id: str) -> None:
+    """After a transactional release: a counter that went below zero (it was out of step, e.g. records older
+    than the ledger) is set back to zero. The transaction itself cannot floor it without refusing the delete."""
+    try:
+        with conditional_write(Conflict("the reservation is not negative")):
+            UserModel(user_id).update(actions=[UserModel.reserved_bytes.set(0)], condition=UserModel.reserved_bytes < 0)
+    except Conflict:
+        pass  # the usual case: nothing to repair
+
+
 class DynamoQuotaLedger:
     """QuotaLedger on the users table."""
 
