@@ -6,6 +6,7 @@ from chalice.app import Blueprint
 
 from functions.api.models.media import DescriptionQueued, DetailEdit, DownloadLink, Listing, Media, MediaPage
 from functions.api.routing import principal, route, services
+from shared.domain.analysis import visible_description
 
 bp = Blueprint(__name__)
 
@@ -66,10 +67,12 @@ def purge_media(media_id: str) -> None:
 @route(bp, "/media/{media_id}/download", response=DownloadLink, errors=(404, 409))
 def download_media(media_id: str) -> DownloadLink:
     """A short-lived URL that downloads the original with a safe Content-Disposition."""
-    return DownloadLink.model_validate(services().media_library.download(principal(bp), media_id))
+    link = services().media_library.download(principal(bp), media_id)
+    return DownloadLink(url=link.url, filename=link.filename, expires_at=link.expires_at)
 
 
 @route(bp, "/media/{media_id}/describe", methods=("POST",), response=DescriptionQueued, status=202, errors=(404, 409))
 def describe_media(media_id: str) -> DescriptionQueued:
     """Ask for an AI description; it arrives asynchronously (watch ai_description.status)."""
-    return DescriptionQueued.model_validate(services().description_requests.request(principal(bp), media_id))
+    item = services().description_requests.request(principal(bp), media_id)
+    return DescriptionQueued(media_id=item.media_id, ai_description=visible_description(item) or {})

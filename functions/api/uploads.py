@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice.app import Blueprint
 
 from functions.api.models.media import Media
@@ -29,10 +27,8 @@ from shared.domain.ports import PresignedPost
 bp = Blueprint(__name__)
 
 
-def _ticket(ticket: domain.UploadTicket | dict[str, Any]) -> UploadTicket:
-    """The response for a ticket (issue_version still answers a dict of the same fields)."""
-    if isinstance(ticket, dict):
-        ticket = domain.UploadTicket(ticket["media_id"], ticket["duplicate"], ticket["upload"])
+def _ticket(ticket: domain.UploadTicket) -> UploadTicket:
+    """The response for a ticket."""
     upload = ticket.upload
     instructions: PostUpload | MultipartPlan | None = None
     if isinstance(upload, PresignedPost):

@@ -149,15 +149,15 @@ class DescriptionRequests:
         self._repository = repository
         self._requests = requests
 
-    def request(self, principal: Principal, media_id: str) -> dict[str, Any]:
-        """Queue a description; 409 until the item is ready."""
+    def request(self, principal: Principal, media_id: str) -> MediaItem:
+        """Queue a description; 409 until the item is ready. The item as it is now (description pending)."""
         item = authorize(principal, Action.DESCRIBE, self._repository.get(media_id))
         if item.status is not MediaStatus.READY:
             raise Conflict(f"the item is {item.status.value}; descriptions are made for ready items")
         pending = {**item.ai_description, "status": "pending"}
         self._repository.save_analysis(media_id, ai_description=pending)
         self._requests.request(media_id, [Task.DESCRIBE])
-        return {"media_id": media_id, "ai_description": visible_description(replace(item, ai_description=pending))}
+        return replace(item, ai_description=pending)
 
 
 # Set on every description whose text leaves the place out. One without it was written before that (when the

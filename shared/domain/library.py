@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from shared.domain.errors import Conflict
 from shared.domain.media import MediaItem, MediaStatus, expires_at, rendition_prefix
@@ -32,6 +31,15 @@ class MediaViewPage:
 
     items: list[MediaView]
     cursor: str | None
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    """A short-lived URL that downloads an original as an attachment."""
+
+    url: str
+    filename: str
+    expires_at: str
 
 
 class MediaLibrary:
@@ -105,16 +113,16 @@ class MediaLibrary:
         self._repository.purge_record(item)
         self._storage.purge(exact_keys=[item.object_key], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
 
-    def download(self, principal: Principal, media_id: str) -> dict[str, Any]:
+    def download(self, principal: Principal, media_id: str) -> DownloadLink:
         """A short-lived URL that downloads the original under its own filename."""
         item = self.get(principal, media_id, Action.DOWNLOAD)
         if item.status is not MediaStatus.READY:
             raise Conflict(f"the item is {item.status.value}; only ready items can be downloaded")
-        return {
+        return DownloadLink(
             # The processed version, not whatever was written to the key since.
-            "url": self._storage.presign_get(
+            url=self._storage.presign_get(
                 item.object_key, self._ttl, filename=item.filename, version_id=item.version_id or None
             ),
-            "filename": item.filename,
-            "expires_at": expires_at(self._ttl),
-        }
+            filename=item.filename,
+            expires_at=expires_at(self._ttl),
+        )

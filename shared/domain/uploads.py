@@ -163,7 +163,7 @@ class UploadService:
 
     def issue_version(
         self, principal: Principal, media_id: str, request: UploadRequest, quota_bytes: int
-    ) -> dict[str, Any]:
+    ) -> UploadTicket:
         """Upload a replacement original to the same key; the old one stays as an older version."""
         if request.force:
             raise ValidationError("force does not apply to versions", field="force")
@@ -185,7 +185,7 @@ class UploadService:
         with self._reserved(principal.sub, request.size, quota_bytes, new):
             upload = self._upload(new)
             self._repository.start_new_version(new, expected_revision=item.revision)
-        return {"media_id": media_id, "duplicate": False, "upload": upload}
+        return UploadTicket(media_id, duplicate=False, upload=upload)
 
     def _start_multipart(self, key: str, request: UploadRequest) -> str:
         """The multipart upload id when the file is large enough to need one, else ""."""

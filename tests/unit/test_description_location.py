@@ -235,6 +235,7 @@ def test_the_pending_answer_to_a_describe_request_shows_no_hidden_place() -> Non
     item = _photo(location_visible=False)
     item.ai_description = dict(LEGACY_OFFLINE)
     owner = Principal(sub="u1", username="alice", role=Role.USER)
-    answer = DescriptionRequests(_Items(item), _Inbox()).request(owner, "m1")
-    assert answer["ai_description"]["status"] == "pending"
-    assert _says_no_place(answer["ai_description"]["text"])
+    answer = visible_description(DescriptionRequests(_Items(item), _Inbox()).request(owner, "m1"))
+    assert answer is not None
+    assert answer["status"] == "pending"
+    assert _says_no_place(answer["text"])
