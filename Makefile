@@ -16,7 +16,7 @@ BUILD := .build
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install run test test-unit test-functional test-integration test-localstack fuzz lint package localstack bench clean
+.PHONY: help install run test test-unit test-functional test-integration test-cli test-localstack fuzz lint package localstack bench clean
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -25,12 +25,13 @@ LAYER_RECIPES := $(wildcard layers/*/requirements.txt)
 # Recipe lines `# no-deps: <spec>` are installed without dependencies (see layers/ml/requirements.txt).
 NO_DEPS_SPECS = $(shell sed -n 's/^# *no-deps: *//p' $(LAYER_RECIPES))
 
-$(STAMP): requirements.txt requirements-dev.txt $(LAYER_RECIPES)
+$(STAMP): requirements.txt requirements-dev.txt $(LAYER_RECIPES) clients/cli/pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (looked in PATH and $(PYENV_ROOT)/versions)"; exit 1; }
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade 'pip<26.3'  # chalice 1.34 needs pip<26.3
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(if $(NO_DEPS_SPECS),$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(NO_DEPS_SPECS))
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ./clients/cli
 	touch $@
 
 install: $(STAMP) ## Create .venv (Python 3.12) with runtime and dev dependencies
@@ -55,6 +56,9 @@ test-functional: $(STAMP) ## Functional tests (Chalice test client + moto)
 
 test-integration: $(STAMP) ## Integration tests (real processes on loopback)
 	$(PY) -m pytest tests/integration -q
+
+test-cli: $(STAMP) ## The mediavault command against a local stack
+	$(PY) -m pytest tests/cli -q
 
 test-localstack: $(STAMP) $(LS_STAMP) ## The LocalStack tier
 	$(PY) -m pytest tests/localstack -q

@@ -25,6 +25,7 @@ EXPORT_PATH = ROOT / "infra" / "keycloak" / "realm-export.json"
 SEED_PATH = ROOT / "infra" / "identity" / "users.json"
 
 API, WEB, ADMIN_CLI = "media-vault-api", "media-vault-web", "media-vault-admin-cli"
+CLI = "media-vault-cli"
 SECRET_PLACEHOLDER = "${MEDIA_VAULT_ADMIN_CLIENT_SECRET}"
 KEYCLOAK_BUILTIN_ROLES = {"offline_access", "uma_authorization"}
 ADMIN_API_ROLES = {"view-users", "manage-users", "query-users", "view-realm"}
@@ -115,7 +116,7 @@ def check_default_roles(export: Json, seed: Json) -> None:
 def check_clients_exist(export: Json, seed: Json) -> None:
     seed_ids = {c["clientId"] for c in seed["clients"]}
     export_ids = {c["clientId"] for c in export.get("clients", [])}
-    assert seed_ids == export_ids == {API, WEB, ADMIN_CLI}
+    assert seed_ids == export_ids == {API, WEB, CLI, ADMIN_CLI}
     assert seed["apiClientId"] == API
 
 
@@ -138,8 +139,16 @@ def check_web_client(export: Json, seed: Json) -> None:
     assert "*" not in web.get("redirectUris", []) and "*" not in web.get("webOrigins", [])
 
 
+def check_cli_client(export: Json, seed: Json) -> None:
+    cli = client(export, CLI)
+    assert cli.get("publicClient") is True is client(seed, CLI).get("publicClient"), "a laptop keeps no secret"
+    assert cli.get("directAccessGrantsEnabled") is True is client(seed, CLI).get("directAccessGrantsEnabled")
+    for flow in ("standardFlowEnabled", "implicitFlowEnabled", "serviceAccountsEnabled"):
+        assert cli.get(flow) is False, f"{CLI} only needs the password and refresh grants ({flow})"
+
+
 def check_audience_mappers(export: Json, seed: Json) -> None:
-    for client_id in (WEB, ADMIN_CLI):
+    for client_id in (WEB, CLI, ADMIN_CLI):
         found = mappers(export, client_id, "oidc-audience-mapper")
         assert any(
             m["config"].get("included.client.audience") == seed["apiClientId"]
@@ -208,6 +217,7 @@ CHECKS: list[Callable[[Json, Json], None]] = [
     check_clients_exist,
     check_api_client,
     check_web_client,
+    check_cli_client,
     check_audience_mappers,
     check_partner_org_mapper,
     check_user_profile,
@@ -284,6 +294,9 @@ MUTATIONS: dict[str, Callable[[Json], object]] = {
     "web redirect anywhere": lambda r: _web(r)["redirectUris"].append("*"),
     "web audience wrong": lambda r: _audience(r, WEB).update({"included.client.audience": "account"}),
     "web audience not in access token": lambda r: _audience(r, WEB).update({"access.token.claim": "false"}),
+    "cli confidential": lambda r: client(r, CLI).update(publicClient=False),
+    "cli implicit flow": lambda r: client(r, CLI).update(implicitFlowEnabled=True),
+    "cli audience missing": lambda r: client(r, CLI).pop("protocolMappers"),
     "admin audience missing": lambda r: client(r, ADMIN_CLI).pop("protocolMappers"),
     "partner_org claim renamed": lambda r: _partner_mapper(r).update({"claim.name": "org"}),
     "partner_org wrong attribute": lambda r: _partner_mapper(r).update({"user.attribute": "org"}),

@@ -1,0 +1,173 @@
+"""HTTP to the API, the identity server and storage: tokens, retries with backoff, one error type."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from mediavault_cli.config import CLIENT_ID, ENV_TOKEN, Profile
+from mediavault_cli.errors import ApiError, CliError, NotLoggedIn
+
+log = logging.getLogger("mediavault")
+
+# Statuses worth another try: throttling, and the API's "a dependency is unavailable, retry" (README).
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+ATTEMPTS = 5
+BACKOFF_SECONDS = float(os.environ.get("MEDIAVAULT_BACKOFF_SECONDS", "0.3"))
+TIMEOUT = (5, 120)
+# Refresh a little before expiry so a token cannot lapse between the check and the request.
+EXPIRY_MARGIN_SECONDS = 30
+
+
+def with_retries(send: Callable[[], requests.Response], what: str) -> requests.Response:
+    """Call send until it answers with a non-transient status; network errors and 5xx are retried with backoff."""
+    for attempt in range(ATTEMPTS):
+        last = attempt == ATTEMPTS - 1
+        try:
+            response = send()
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            log.debug("%s: attempt %d: %s", what, attempt + 1, exc)
+            if last:
+                raise CliError(f"cannot reach {what}: {_short(exc)}") from exc
+        else:
+            request = response.request
+            log.debug("%s %s -> %d", request.method, (request.url or "").split("?")[0], response.status_code)
+            if response.status_code not in TRANSIENT_STATUSES or last:
+                return response
+        time.sleep(BACKOFF_SECONDS * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _short(exc: Exception) -> str:
+    """The innermost reason of a requests error, without urllib3's nested reprs."""
+    reason: BaseException = exc
+    while reason.__context__ is not None and not isinstance(reason, OSError):
+        reason = reason.__context__
+    text = str(reason)
+    return text.split(": ", 1)[-1] if "Errno" in text or "Connection" in text else text
+
+
+def error_of(response: requests.Response) -> ApiError:
+    """The API's {code, message}, or the identity server's {error, error_description}, as one error."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    code = body.get("code") or body.get("error") or response.reason or "error"
+    message = body.get("message") or body.get("error_description") or response.text[:200].strip() or "no details"
+    if body.get("errors"):
+        details = "; ".join(f"{e.get('field')}: {e.get('problem')}" for e in body["errors"] if isinstance(e, dict))
+        message = f"{message} ({details})"
+    return ApiError(response.status_code, str(code), str(message))
+
+
+class Identity:
+    """The realm's token endpoint for the CLI client."""
+
+    def __init__(self, profile: Profile, http: requests.Session) -> None:
+        self.profile = profile
+        self.http = http
+
+    def _grant(self, form: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.profile.issuer}/protocol/openid-connect/token"
+        response = with_retries(
+            lambda: self.http.post(url, data={"client_id": CLIENT_ID, **form}, timeout=TIMEOUT), "the identity server"
+        )
+        if response.status_code != 200:
+            raise error_of(response)
+        tokens: dict[str, Any] = response.json()
+        return tokens
+
+    def password(self, username: str, password: str) -> None:
+        """Log in and store the tokens."""
+        self._store(self._grant({"grant_type": "password", "username": username, "password": password}), username)
+
+    def refresh(self) -> None:
+        """Trade the refresh token for new tokens, or fail with NotLoggedIn."""
+        token = self.profile.stored.get("refresh_token")
+        if not token or self.profile.stored.get("refresh_expires_at", 0) < time.time():
+            raise NotLoggedIn(f"session of profile {self.profile.name!r} expired: run `mediavault login`")
+        try:
+            tokens = self._grant({"grant_type": "refresh_token", "refresh_token": token})
+        except ApiError as exc:
+            raise NotLoggedIn(f"{exc} (run `mediavault login`)") from exc
+        self._store(tokens, self.profile.stored.get("username", ""))
+
+    def _store(self, tokens: dict[str, Any], username: str) -> None:
+        now = time.time()
+        self.profile.stored.update(
+            username=username,
+            access_token=tokens["access_token"],
+            refresh_token=tokens.get("refresh_token", ""),
+            access_expires_at=now + int(tokens.get("expires_in", 60)),
+            refresh_expires_at=now + int(tokens.get("refresh_expires_in", 0)),
+        )
+        self.profile.save()
+
+
+class Api:
+    """The Media Vault API as the logged-in user; safe to share between upload threads."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.http = requests.Session()
+        self.http.headers["User-Agent"] = "mediavault-cli/0.1"
+        self.identity = Identity(profile, self.http)
+        self._lock = threading.Lock()
+        self._fixed_token = os.environ.get(ENV_TOKEN)
+
+    def _token(self, force_refresh: bool = False) -> str:
+        if self._fixed_token:
+            return self._fixed_token
+        with self._lock:
+            stored = self.profile.stored
+            if "access_token" not in stored:
+                raise NotLoggedIn(f"not logged in (profile {self.profile.name!r}): run `mediavault login`")
+            if force_refresh or stored.get("access_expires_at", 0) - EXPIRY_MARGIN_SECONDS < time.time():
+                self.identity.refresh()
+            return str(stored["access_token"])
+
+    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 202, 204), **kwargs: Any) -> Any:
+        """One API call; JSON body of the answer (None for 204). Non-ok statuses raise ApiError."""
+        url = f"{self.profile.api}{path}"
+        sent_token = self._token()
+
+        def send(token: str) -> requests.Response:
+            headers = {"Authorization": f"Bearer {token}"}
+            return with_retries(
+                lambda: self.http.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs), "the API"
+            )
+
+        response = send(sent_token)
+        if response.status_code == 401 and not self._fixed_token:
+            # The token may have been revoked or rotated under us: one refresh, one more try.
+            try:
+                response = send(self._token(force_refresh=True))
+            except NotLoggedIn:
+                raise error_of(response) from None
+        if response.status_code not in ok:
+            raise error_of(response)
+        return None if response.status_code == 204 or not response.content else response.json()
+
+    def storage(self, method: str, url: str, what: str = "storage", **kwargs: Any) -> requests.Response:
+        """A presigned storage request (no bearer token), retried on transient failures."""
+        response = with_retries(lambda: self.http.request(method, url, timeout=TIMEOUT, **kwargs), what)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, "storage_error", storage_message(response))
+        return response
+
+
+def storage_message(response: requests.Response) -> str:
+    """S3 answers XML: <Code> and <Message> are what a person needs."""
+    found = {k: re.search(rf"<{k}>(.*?)</{k}>", response.text, re.S) for k in ("Code", "Message")}
+    parts = [m.group(1).strip() for m in found.values() if m]
+    return ": ".join(parts) or response.reason or "storage refused the request"

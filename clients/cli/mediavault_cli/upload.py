@@ -1,0 +1,294 @@
+"""Uploading files: hash, declare (duplicates skipped), presigned POST or resumable multipart, wait for processing."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import mimetypes
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress, TaskID
+
+from mediavault_cli.api import Api, storage_message, with_retries
+from mediavault_cli.errors import ApiError, CliError
+
+CHUNK = 1024 * 1024
+# The API signs up to 100 part URLs per call, but signed URLs expire: a smaller batch is never stale on a slow link.
+PARTS_PER_REQUEST = 20
+FINAL_STATUSES = frozenset({"ready", "failed", "rejected"})
+FAILED_RESULTS = frozenset({"rejected", "failed", "error"})
+# Test hook only: the process dies (as if killed) after this many parts, to exercise resuming.
+ENV_EXIT_AFTER_PARTS = "MEDIAVAULT_TEST_EXIT_AFTER_PARTS"
+
+# Types the API accepts whose extensions the platform's mimetypes table may not know.
+EXTRA_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".webp": "image/webp", ".mov": "video/quicktime"}
+
+
+@dataclass
+class Outcome:
+    """What became of one file."""
+
+    path: str
+    result: str  # ready | duplicate | uploaded | processing | rejected | failed | error
+    media_id: str | None = None
+    detail: str = ""
+    size: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.result in FAILED_RESULTS
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collect(paths: Iterable[Path], include: tuple[str, ...], exclude: tuple[str, ...]) -> list[Path]:
+    """Files named directly, and every file under named folders, filtered by globs on name or relative path."""
+
+    def wanted(relative: str) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+
+        def matches(globs: tuple[str, ...]) -> bool:
+            return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(relative, g) for g in globs)
+
+        return (not include or matches(include)) and not matches(exclude)
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += [f for f in sorted(path.rglob("*")) if f.is_file() and wanted(f.relative_to(path).as_posix())]
+        elif path.is_file():
+            if wanted(path.name):
+                found.append(path)
+        else:
+            raise CliError(f"no such file or folder: {path}")
+    return list(dict.fromkeys(p.resolve() for p in found))
+
+
+def content_type_of(path: Path) -> str:
+    """The declared type: the API checks it against the bytes, so a guess from the extension is enough."""
+    return EXTRA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class _ProgressReader:
+    """A file slice requests can stream with a Content-Length (presigned PUTs refuse chunked bodies)."""
+
+    def __init__(self, path: Path, offset: int, length: int, on_read: Callable[[int], None]) -> None:
+        self._handle = path.open("rb")
+        self._handle.seek(offset)
+        self._left = length
+        self._length = length
+        self._on_read = on_read
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        if size == 0:
+            return b""
+        data = self._handle.read(size)
+        self._left -= len(data)
+        self._on_read(len(data))
+        if not self._left:
+            self._handle.close()
+        return data
+
+
+class Uploader:
+    """Uploads one file at a time per thread; progress goes to a shared Rich Progress."""
+
+    def __init__(
+        self, api: Api, progress: Progress, overall: TaskID, *, wait: bool, wait_timeout: float, force: bool
+    ) -> None:
+        self.api = api
+        self.progress = progress
+        self.overall = overall
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.force = force
+        self.state_dir = api.profile.state_dir()
+        self._parts_sent = 0
+        self._parts_lock = threading.Lock()
+        self._counted: dict[TaskID, int] = {}
+        self._hash_locks: dict[str, threading.Lock] = {}
+        self._exit_after = int(os.environ.get(ENV_EXIT_AFTER_PARTS, "0") or 0)
+
+    def upload(self, path: Path) -> Outcome:
+        """Upload one file and, unless told not to, wait for its processing."""
+        size = path.stat().st_size
+        outcome = Outcome(str(path), "error", size=size)
+        task = self.progress.add_task(path.name, total=size or 1, phase="hash")
+        try:
+            if size == 0:
+                outcome.detail = "empty file"
+                return outcome
+            sha256 = self._hash(path, task)
+            self.progress.update(task, completed=0, phase="send")
+            # Copies of the same bytes in one run go one after the other: once the first is ready, the rest are
+            # duplicates instead of parallel uploads of the same content.
+            with self._same_bytes(sha256):
+                media_id, sent = self._send(path, size, sha256, task)
+                outcome.media_id = media_id
+                if not sent:
+                    outcome.result = "duplicate"
+                    return outcome
+                outcome.result = "uploaded"
+                if self.wait:
+                    self.progress.update(task, phase="wait")
+                    self._await_processing(outcome)
+            return outcome
+        except CliError as exc:
+            outcome.result, outcome.detail = "error", str(exc)
+            return outcome
+        except OSError as exc:
+            outcome.result, outcome.detail = "error", f"cannot read: {exc.strerror or exc}"
+            return outcome
+        finally:
+            self.progress.advance(self.overall, size - self._counted.pop(task, 0))
+            self.progress.remove_task(task)
+
+    def _same_bytes(self, sha256: str) -> threading.Lock:
+        with self._parts_lock:
+            return self._hash_locks.setdefault(sha256, threading.Lock())
+
+    def _count(self, task: TaskID, amount: int) -> None:
+        """Bytes confirmed by storage count towards the whole run."""
+        self._counted[task] = self._counted.get(task, 0) + amount
+        self.progress.advance(self.overall, amount)
+
+    def _hash(self, path: Path, task: TaskID) -> str:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                self.progress.advance(task, len(chunk))
+        return digest.hexdigest()
+
+    def _send(self, path: Path, size: int, sha256: str, task: TaskID) -> tuple[str, bool]:
+        """(media id, whether bytes were sent): resume a multipart upload this profile started, else declare."""
+        state_path = self.state_dir / f"{sha256}.json"
+        if state_path.exists():
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            try:
+                held = self.api.request("GET", f"/uploads/{state['media_id']}/parts")
+            except ApiError as exc:
+                if exc.status not in (404, 409):
+                    raise
+                state_path.unlink(missing_ok=True)  # that session is over (completed, aborted or purged)
+            else:
+                self._multipart(path, state, held["parts"], state_path, task)
+                return state["media_id"], True
+        content_type = content_type_of(path)
+        declaration: dict[str, Any] = {
+            "filename": path.name,
+            "content_type": content_type,
+            "size": size,
+            "sha256": sha256,
+            "force": self.force,
+        }
+        ticket = self.api.request("POST", "/uploads", json=declaration)
+        if ticket.get("duplicate"):
+            return ticket["media_id"], False
+        plan = ticket["upload"]
+        if plan["method"] == "POST":
+            self._post_form(path, plan, content_type, task)
+            return ticket["media_id"], True
+        state = {"media_id": ticket["media_id"], "path": str(path), "size": size, **plan}
+        self._save_state(state_path, state)
+        self._multipart(path, state, [], state_path, task)
+        return ticket["media_id"], True
+
+    def _post_form(self, path: Path, plan: dict[str, Any], content_type: str, task: TaskID) -> None:
+        def send() -> Any:
+            with path.open("rb") as handle:
+                files = {"file": (path.name, handle, content_type)}
+                return self.api.http.post(plan["url"], data=plan["fields"], files=files, timeout=(5, 300))
+
+        response = with_retries(send, "storage")
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, "storage_error", storage_message(response))
+        self.progress.update(task, completed=path.stat().st_size)
+        self._count(task, path.stat().st_size)
+
+    def _multipart(
+        self, path: Path, state: dict[str, Any], held: list[dict[str, Any]], state_path: Path, task: TaskID
+    ) -> None:
+        media_id, part_size, count = state["media_id"], state["part_size"], state["part_count"]
+        size = state["size"]
+        planned = {n: min(part_size, size - (n - 1) * part_size) for n in range(1, count + 1)}
+        # What S3 holds is the truth; a part of the wrong size (a torn write) is sent again.
+        etags = {p["part_number"]: p["etag"] for p in held if planned.get(p["part_number"]) == p["size"]}
+        done = sum(planned[n] for n in etags)
+        self.progress.update(task, completed=done)
+        self._count(task, done)
+        missing = [n for n in planned if n not in etags]
+        for start in range(0, len(missing), PARTS_PER_REQUEST):
+            batch = missing[start : start + PARTS_PER_REQUEST]
+            signed = self.api.request("POST", f"/uploads/{media_id}/parts", json={"part_numbers": batch})
+            for part in signed["parts"]:
+                number = part["part_number"]
+                etags[number] = self._put_part(path, part, (number - 1) * part_size, task, done)
+                done += part["size"]
+                self._count(task, part["size"])
+                state["etags"] = etags
+                self._save_state(state_path, state)
+                self._maybe_die()
+        body = {"parts": [{"part_number": n, "etag": e} for n, e in sorted(etags.items())]}
+        self.api.request("POST", f"/uploads/{media_id}/complete", json=body)
+        state_path.unlink(missing_ok=True)
+
+    def _put_part(self, path: Path, part: dict[str, Any], offset: int, task: TaskID, base: int) -> str:
+        sent = 0
+
+        def on_read(amount: int) -> None:
+            nonlocal sent
+            sent += amount
+            self.progress.update(task, completed=base + sent)
+
+        def send() -> Any:
+            nonlocal sent
+            sent = 0
+            reader = _ProgressReader(path, offset, part["size"], on_read)
+            return self.api.http.put(part["url"], data=reader, timeout=(5, 300))
+
+        response = with_retries(send, "storage")
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, "storage_error", storage_message(response))
+        return str(response.headers["ETag"])
+
+    def _save_state(self, state_path: Path, state: dict[str, Any]) -> None:
+        state_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = state_path.with_suffix(f".{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(tmp, state_path)
+
+    def _maybe_die(self) -> None:
+        if not self._exit_after:
+            return
+        with self._parts_lock:
+            self._parts_sent += 1
+            if self._parts_sent >= self._exit_after:
+                os._exit(137)
+
+    def _await_processing(self, outcome: Outcome) -> None:
+        deadline = time.monotonic() + self.wait_timeout
+        delay = 0.2
+        while True:
+            item = self.api.request("GET", f"/media/{outcome.media_id}")
+            if item["status"] in FINAL_STATUSES:
+                outcome.result = item["status"]
+                outcome.detail = item.get("failure_reason") or ""
+                return
+            if time.monotonic() > deadline:
+                outcome.result, outcome.detail = "processing", f"still {item['status']} after {self.wait_timeout:.0f} s"
+                return
+            time.sleep(delay)
+            delay = min(delay * 1.5, 2.0)

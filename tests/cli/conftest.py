@@ -1,0 +1,74 @@
+"""The `mediavault` command as a subprocess against a local stack on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local.stack import DevStack, Ports
+from tests.conftest import free_port
+
+MIB = 1024 * 1024
+Result = subprocess.CompletedProcess[str]
+Run = Callable[..., Result]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    logs = tmp_path_factory.mktemp("cli-stack-logs")
+    ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
+    # Multipart from 5 MiB (S3's smallest part), so a resumable upload needs only a photo of ~11 MiB.
+    extra = {"MULTIPART_THRESHOLD_BYTES": str(5 * MIB), "MULTIPART_PART_BYTES": str(5 * MIB)}
+    dev = DevStack(ports, log_dir=logs, stack_name="media-vault-cli", extra_env=extra)
+    try:
+        dev.start()
+    except Exception:
+        for log in sorted(logs.glob("*.log")):
+            print(f"===== {log.name}\n{log.read_text()[-4000:]}")
+        raise
+    yield dev
+    dev.stop()
+
+
+def mediavault_command() -> list[str]:
+    """The installed console script (`make install` puts it next to the venv's python)."""
+    script = Path(sys.executable).parent / "mediavault"
+    found = str(script) if script.exists() else shutil.which("mediavault")
+    assert found, "mediavault is not installed: make install (pip install -e ./clients/cli)"
+    return [found]
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    return tmp_path / "config"
+
+
+@pytest.fixture
+def run(stack: DevStack, config_dir: Path) -> Run:
+    """Run `mediavault ARGS` with an isolated config dir, pointed at the test stack; never raises on exit status."""
+
+    def run_cli(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        environment = {
+            k: v for k, v in os.environ.items() if not k.startswith("MEDIAVAULT_") and "proxy" not in k.lower()
+        }
+        environment.update(
+            MEDIAVAULT_CONFIG_DIR=str(config_dir),
+            MEDIAVAULT_API=stack.api_url,
+            MEDIAVAULT_ISSUER=stack.issuer,
+            MEDIAVAULT_BACKOFF_SECONDS="0.05",
+            COLUMNS="200",
+        )
+        environment.update(env or {})
+        return subprocess.run(
+            [*mediavault_command(), *args], env=environment, capture_output=True, text=True, timeout=timeout
+        )
+
+    return run_cli
