@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Chalice, CloudWatchEvent, SQSEvent
 
 from functions import authorizer
-from functions.api import health, media, openapi, routing, uploads, users
+from functions.api import health, media, openapi, routing, shares, uploads, users
 from functions.api.middleware import http_middleware
 from functions.containers import Lazy
 from functions.containers.api import ApiContainer
@@ -26,7 +26,7 @@ app = Chalice(app_name="media-vault")
 app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(authorizer.bp)
-for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp):
+for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp, shares.bp):
     app.register_blueprint(blueprint)
 
 

@@ -21,6 +21,7 @@ class Settings:
     media_bucket: str = "media-vault-local-media"
     media_table: str = "media-vault-local-media"
     users_table: str = "media-vault-local-users"
+    shares_table: str = "media-vault-local-shares"
     processing_queue_url: str = ""
     # Identity: the realm URL is the token issuer; the API's client id must be in `aud`.
     oidc_issuer: str = "http://127.0.0.1:8080/realms/media-vault"

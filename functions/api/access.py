@@ -6,6 +6,7 @@ from shared.domain.principal import Role
 
 EVERYONE = frozenset(Role)
 ADMINS = frozenset({Role.ADMIN})
+PARTNERS = frozenset({Role.PARTNER})
 PUBLIC: frozenset[Role] = frozenset()  # no token needed
 
 ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
@@ -29,6 +30,13 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/trash"): EVERYONE,
     ("DELETE", "/trash/{media_id}"): EVERYONE,
     ("POST", "/media/{media_id}/describe"): EVERYONE,
+    ("POST", "/media/{media_id}/shares"): EVERYONE,
+    ("GET", "/media/{media_id}/shares"): EVERYONE,
+    ("PATCH", "/shares/{share_id}"): EVERYONE,
+    ("DELETE", "/shares/{share_id}"): EVERYONE,
+    ("GET", "/shares/incoming"): EVERYONE,
+    ("GET", "/shares/outgoing"): EVERYONE,
+    ("GET", "/partner/media"): PARTNERS,
     ("GET", "/admin/settings"): ADMINS,
     ("PUT", "/admin/settings"): ADMINS,
     ("GET", "/admin/users"): ADMINS,

@@ -41,7 +41,7 @@ _admitted: ContextVar[User] = ContextVar("admitted_user")
 # local server (or a test's threads) overwrite; the HTTP middleware binds each thread's own here.
 _request: ContextVar[Request] = ContextVar("request")
 # Path parameters whose malformed values answer 404, like any id that names nothing (an item id is not a hint).
-_NOT_FOUND_WHEN_MALFORMED = frozenset({"media_id"})
+_NOT_FOUND_WHEN_MALFORMED = {"media_id": "media not found", "share_id": "share not found"}
 _JSON_TYPES = ("application/json",)
 
 
@@ -215,7 +215,7 @@ def _path_value(name: str, value: str) -> str:
         return str(PATH_PARAMETERS[name].validate_python(value))
     except pydantic.ValidationError:
         if name in _NOT_FOUND_WHEN_MALFORMED:
-            raise NotFound("media not found") from None
+            raise NotFound(_NOT_FOUND_WHEN_MALFORMED[name]) from None
         raise InvalidInput([FieldProblem(field=name, problem="is not a valid identifier")]) from None
 
 

@@ -8,6 +8,7 @@ from functions.containers.aws import AwsContainer
 from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.domain.analysis import DescriptionRequests
 from shared.domain.library import MediaLibrary
+from shared.domain.sharing import Sharing
 from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
 
@@ -45,13 +46,19 @@ class ApiContainer(AwsContainer):
 
     @cached_property
     def media_library(self) -> MediaLibrary:
-        """Reads and manages media; a purge gives the bytes back to the owner's quota."""
+        """Reads and manages media (grants let others in, through the policy); a purge gives bytes back to quota."""
         return MediaLibrary(
             self.media_repository,
             self.storage,
             self.quota_ledger,
             url_ttl_seconds=self.settings.download_url_ttl_seconds,
+            grants=self.grant_repository,
         )
+
+    @cached_property
+    def sharing(self) -> Sharing:
+        """Grants on media to users and partner organisations."""
+        return Sharing(self.media_library, self.media_repository, self.grant_repository, self.user_repository)
 
     @cached_property
     def description_requests(self) -> DescriptionRequests:

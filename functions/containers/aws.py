@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from functions.containers import Container
 from shared.adapters.analysis import SqsAnalysisRequests
+from shared.adapters.dynamo.grants import DynamoGrantRepository
 from shared.adapters.dynamo.media import DynamoMediaRepository
 from shared.adapters.dynamo.quota import DynamoQuotaLedger
 from shared.adapters.dynamo.settings import DynamoSettingsStore
@@ -47,6 +48,12 @@ class AwsContainer(Container):
     def user_repository(self) -> DynamoUserRepository:
         """The users table."""
         return DynamoUserRepository(self.settings.users_table, self.settings.region)
+
+    @cached_property
+    def grant_repository(self) -> DynamoGrantRepository:
+        """The shares table: grants on media (the API reads them; a purge deletes an item's)."""
+        settings = self.settings
+        return DynamoGrantRepository(settings.shares_table, settings.region, cursor_key=settings.cursor_key)
 
     @cached_property
     def quota_ledger(self) -> DynamoQuotaLedger:

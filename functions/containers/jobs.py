@@ -120,7 +120,11 @@ class JanitorContainer(AwsContainer):
         """Abandoned uploads give their quota back; old trash is deleted for good."""
         settings = self.settings
         library = MediaLibrary(
-            self.media_repository, self.storage, self.quota_ledger, url_ttl_seconds=settings.download_url_ttl_seconds
+            self.media_repository,
+            self.storage,
+            self.quota_ledger,
+            url_ttl_seconds=settings.download_url_ttl_seconds,
+            grants=self.grant_repository,
         )
         return Janitor(
             self.media_repository,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.domain.errors import Conflict
+from shared.domain.grants import Grant, GrantRepository, ResourceType, grantees_of
 from shared.domain.media import MediaItem, MediaStatus, expires_at, rendition_prefix
-from shared.domain.policy import Action, authorize
+from shared.domain.policy import Action, authorize, needs_grants
 from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage, QuotaLedger
 from shared.domain.principal import Principal
 
@@ -52,15 +53,26 @@ class MediaLibrary:
         quota: QuotaLedger,
         *,
         url_ttl_seconds: int,
+        grants: GrantRepository | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
         self._quota = quota
         self._ttl = url_ttl_seconds
+        self._grants = grants
 
     def get(self, principal: Principal, media_id: str, action: Action = Action.READ) -> MediaItem:
         """The item if the principal may act on it; NotFound otherwise."""
-        return authorize(principal, action, self._repository.get(media_id))
+        return self.access(principal, media_id, action)[0]
+
+    def access(self, principal: Principal, media_id: str, action: Action) -> tuple[MediaItem, list[Grant]]:
+        """The item if the principal may act on it, and the grants they hold on it; NotFound otherwise."""
+        item = self._repository.get(media_id)
+        held: list[Grant] = []
+        # Owners and admins never need grants: only someone else's read costs the one extra (batched) read.
+        if self._grants is not None and item is not None and needs_grants(principal, item):
+            held = self._grants.grants_for(ResourceType.MEDIA, item.media_id, grantees_of(principal))
+        return authorize(principal, action, item, held), held
 
     def view(self, item: MediaItem) -> MediaView:
         """An item with short-lived URLs of its renditions."""
@@ -112,6 +124,9 @@ class MediaLibrary:
         # (the owner's, the janitor's) only one gets past it, and a restore in between keeps the objects.
         self._repository.purge_record(item)
         self._storage.purge(exact_keys=[item.object_key], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
+        if self._grants is not None:
+            # Grants on a purged item serve nothing (the item reads as missing); removing them keeps listings clean.
+            self._grants.delete(self._grants.on_resource(ResourceType.MEDIA, item.media_id))
 
     def download(self, principal: Principal, media_id: str) -> DownloadLink:
         """A short-lived URL that downloads the original under its own filename."""

@@ -1,16 +1,19 @@
 """The one authorization policy: may this principal do this action on this resource?
 
 Every use case asks `authorize(principal, action, item)` before touching an item; routes never decide
-ownership or role by themselves. The rules are one table per relation (owner, admin), so grants
-(sharing) plug in as another relation without touching routes or services.
+ownership or role by themselves. The rules are one table per relation (owner, admin, grantee): a grant's
+permissions map to actions here, so a grantee reads, downloads or edits at the ordinary routes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from shared.domain.errors import NotFound
-from shared.domain.media import MediaItem
+from shared.domain.grants import Grant, Permission, grantees_of
+from shared.domain.media import MediaItem, MediaStatus
 from shared.domain.principal import Principal
 
 
@@ -34,22 +37,53 @@ OWNER_ACTIONS = frozenset(Action)
 ADMIN_ACTIONS = frozenset({Action.READ, Action.DOWNLOAD, Action.UPDATE, Action.DELETE, Action.PURGE, Action.DESCRIBE})
 
 
-def allowed_actions(principal: Principal, item: MediaItem) -> frozenset[Action]:
-    """Every action the principal may take on the item (what a client may offer)."""
+GRANTED_ACTIONS = {
+    Permission.VIEW: Action.READ,
+    Permission.DOWNLOAD: Action.DOWNLOAD,
+    Permission.EDIT: Action.UPDATE,
+    Permission.RESHARE: Action.SHARE,
+}
+
+
+def held_permissions(
+    principal: Principal, item: MediaItem, grants: Iterable[Grant], now: datetime | None = None
+) -> frozenset[Permission]:
+    """The permissions the principal's live grants on the item give them (none on an item grants cannot serve)."""
+    # Moderation outranks sharing: a flagged or rejected item (or a trashed one) is the owner's and admins' only.
+    if item.flagged or item.status is MediaStatus.REJECTED or item.trashed:
+        return frozenset()
+    mine = {grantee.key for grantee in grantees_of(principal)}
+    moment = now or datetime.now(UTC)
+    held: set[Permission] = set()
+    for grant in grants:
+        if grant.resource_id == item.media_id and grant.grantee.key in mine and grant.active(moment):
+            held |= grant.permissions
+    return frozenset(held)
+
+
+def allowed_actions(
+    principal: Principal, item: MediaItem, grants: Iterable[Grant] = (), now: datetime | None = None
+) -> frozenset[Action]:
+    """Every action the principal may take on the item (what a client may offer); grants only add to nothing."""
     if item.owner_id == principal.sub:
         return OWNER_ACTIONS
     if principal.is_admin:
         return ADMIN_ACTIONS
-    return frozenset()
+    return frozenset(GRANTED_ACTIONS[p] for p in held_permissions(principal, item, grants, now))
 
 
-def can(principal: Principal, action: Action, item: MediaItem) -> bool:
+def can(principal: Principal, action: Action, item: MediaItem, grants: Iterable[Grant] = ()) -> bool:
     """True when the principal may perform the action on the item."""
-    return action in allowed_actions(principal, item)
+    return action in allowed_actions(principal, item, grants)
 
 
-def authorize(principal: Principal, action: Action, item: MediaItem | None) -> MediaItem:
+def needs_grants(principal: Principal, item: MediaItem | None) -> bool:
+    """True when only grants could allow the principal anything on the item (so they are worth reading)."""
+    return item is not None and item.owner_id != principal.sub and not principal.is_admin
+
+
+def authorize(principal: Principal, action: Action, item: MediaItem | None, grants: Iterable[Grant] = ()) -> MediaItem:
     """Return the item when allowed; otherwise NotFound, so others' items look like missing ones."""
-    if item is None or not can(principal, action, item):
+    if item is None or not can(principal, action, item, grants):
         raise NotFound("media not found")
     return item

@@ -136,6 +136,9 @@ class MediaRepository(Protocol):
     def get(self, media_id: str) -> MediaItem | None:
         """The item, or None."""
 
+    def get_many(self, media_ids: list[str]) -> dict[str, MediaItem]:
+        """The items that exist among media_ids, by id (strongly consistent, batched)."""
+
     def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
         """One page of an owner's items matching query, after cursor (a Page.cursor of the same owner and query);
         ValidationError for a cursor it did not issue for them."""

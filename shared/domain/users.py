@@ -43,6 +43,12 @@ class UserRepository(Protocol):
     def create(self, user: User) -> User:
         """Store a new account; if one appeared meanwhile, return that one."""
 
+    def find_by_username(self, username: str) -> User | None:
+        """The account with this username (case-insensitive), or None."""
+
+    def find_by_email(self, email: str) -> User | None:
+        """The account with this email address (case-insensitive), or None."""
+
     def save_profile(self, user: User) -> None:
         """Refresh username, email, role, org and last-seen (never status or quota)."""
 

@@ -17,6 +17,7 @@ USERS: dict[str, dict[str, Any]] = {
     "alice": {"sub": "user-alice", "roles": ["user"]},
     "bob": {"sub": "user-bob", "roles": ["user"]},
     "pat": {"sub": "user-pat", "roles": ["user", "partner"], "partner_org": "acme"},
+    "gina": {"sub": "user-gina", "roles": ["user", "partner"], "partner_org": "globex"},
     "ada": {"sub": "user-ada", "roles": ["user", "admin"]},
 }
 

@@ -46,6 +46,9 @@ class MemoryRepository:
         item = self.items.get(media_id)
         return dataclasses.replace(item) if item else None
 
+    def get_many(self, media_ids: list[str]) -> dict[str, MediaItem]:
+        return {m: dataclasses.replace(self.items[m]) for m in media_ids if m in self.items}
+
     def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
         sort_key = "taken_sort" if query.sort is SortField.TAKEN else "created_at"
         scope = json.dumps({"owner": owner_id, "query": {**dataclasses.asdict(query), "sort": query.sort.value}})

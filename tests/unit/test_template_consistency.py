@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from infra.local.provision import load_template
+from shared.adapters.dynamo.grants import ShareModel
 from shared.adapters.dynamo.media_model import MediaModel
 from shared.adapters.dynamo.users import UserModel
 from shared.config import Settings
@@ -20,7 +21,9 @@ def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
     return {k["AttributeName"]: k["KeyType"] for k in schema}
 
 
-@pytest.mark.parametrize(("logical_id", "model_class"), [("MediaTable", MediaModel), ("UsersTable", UserModel)])
+@pytest.mark.parametrize(
+    ("logical_id", "model_class"), [("MediaTable", MediaModel), ("UsersTable", UserModel), ("SharesTable", ShareModel)]
+)
 def test_table_keys_attributes_and_indexes_match_the_pynamodb_model(logical_id: str, model_class: Any) -> None:
     table = RESOURCES[logical_id]["Properties"]
     model = model_class._get_schema()

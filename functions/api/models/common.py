@@ -79,6 +79,7 @@ Timestamp = Annotated[
 """A stored instant, shown as ISO-8601 with its offset."""
 
 MediaId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+ShareId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 VersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+=-]{1,1024}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,255}$")]
 
@@ -88,11 +89,13 @@ PATH_PARAMETERS: dict[str, TypeAdapter[Any]] = {
     "media_id": TypeAdapter(MediaId, config=_DEFERRED),
     "version_id": TypeAdapter(VersionId, config=_DEFERRED),
     "user_id": TypeAdapter(UserId, config=_DEFERRED),
+    "share_id": TypeAdapter(ShareId, config=_DEFERRED),
 }
 PATH_DESCRIPTIONS = {
     "media_id": "a media item's id (32 hexadecimal characters)",
     "version_id": "a version id from GET /media/{media_id}/versions",
     "user_id": "a realm user's id",
+    "share_id": "a grant's id (32 hexadecimal characters)",
 }
 
 

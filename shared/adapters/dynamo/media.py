@@ -81,6 +81,11 @@ class DynamoMediaRepository:
         except MediaModel.DoesNotExist:
             return None
 
+    def get_many(self, media_ids: list[str]) -> dict[str, MediaItem]:
+        """The items that exist among media_ids (BatchGetItem, 100 keys a call)."""
+        found = load_current(list(dict.fromkeys(media_ids)), lambda _item: True, lambda item: item.media_id)
+        return {item.media_id: item for item in found}
+
     def list_owned(self, owner_id: str, query: MediaQuery, limit: int, cursor: str | None) -> Page:
         """One page of an owner's items; the cursor is DynamoDB's position after the last item returned, signed."""
         index = MediaModel.owner_taken_index if query.sort is SortField.TAKEN else MediaModel.owner_index

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from shared.adapters.dynamo.conditions import bind, conditional_write
@@ -10,6 +12,26 @@ from shared.config import get_settings
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.principal import Role
 from shared.domain.users import User, UserStatus
+
+
+class UsernameIndex(GlobalSecondaryIndex["UserModel"]):
+    """Accounts by lower-cased username (sharing names its grantee): keys only, the account is re-read."""
+
+    class Meta:
+        index_name = "username-index"
+        projection = KeysOnlyProjection()
+
+    username_key = UnicodeAttribute(hash_key=True)
+
+
+class EmailIndex(GlobalSecondaryIndex["UserModel"]):
+    """Accounts by lower-cased email address (sparse: accounts without one are not in it)."""
+
+    class Meta:
+        index_name = "email-index"
+        projection = KeysOnlyProjection()
+
+    email_key = UnicodeAttribute(hash_key=True)
 
 
 class UserModel(Model):
@@ -30,6 +52,20 @@ class UserModel(Model):
     reserved_bytes = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     last_seen_at = UTCDateTimeAttribute()
+    # Lookup keys: absent when empty (an index key cannot be ""), lower-cased so lookups ignore case.
+    username_key = UnicodeAttribute(null=True)
+    email_key = UnicodeAttribute(null=True)
+
+    username_index = UsernameIndex()
+    email_index = EmailIndex()
+
+
+def _lookup_key(value: str) -> str | None:
+    return value.strip().lower() or None
+
+
+def _set_or_remove(attribute: UnicodeAttribute, value: str | None) -> Action:
+    return attribute.set(value) if value is not None else attribute.remove()
 
 
 def _to_user(model: UserModel) -> User:
@@ -71,6 +107,8 @@ class DynamoUserRepository:
             quota_bytes=user.quota_bytes,
             created_at=user.created_at,
             last_seen_at=user.last_seen_at,
+            username_key=_lookup_key(user.username),
+            email_key=_lookup_key(user.email),
         )
         try:
             with conditional_write(Conflict(f"user {user.user_id} already exists")):
@@ -82,6 +120,21 @@ class DynamoUserRepository:
             return existing
         return user
 
+    def find_by_username(self, username: str) -> User | None:
+        """The account with this username, read again consistently (an index lags its table)."""
+        return self._found(UserModel.username_index, _lookup_key(username))
+
+    def find_by_email(self, email: str) -> User | None:
+        """The account with this email address."""
+        return self._found(UserModel.email_index, _lookup_key(email))
+
+    def _found(self, index: UsernameIndex | EmailIndex, key: str | None) -> User | None:
+        if key is None:
+            return None
+        for entry in index.query(key, limit=1):
+            return self.get(entry.user_id)
+        return None
+
     def save_profile(self, user: User) -> None:
         """Refresh the realm-owned fields and last-seen; status and quota stay as they are."""
         with conditional_write(NotFound("user not found")):
@@ -92,6 +145,8 @@ class DynamoUserRepository:
                     UserModel.role.set(user.role.value),
                     UserModel.partner_org.set(user.partner_org),
                     UserModel.last_seen_at.set(user.last_seen_at),
+                    _set_or_remove(UserModel.username_key, _lookup_key(user.username)),
+                    _set_or_remove(UserModel.email_key, _lookup_key(user.email)),
                 ],
                 condition=UserModel.user_id.exists(),
             )

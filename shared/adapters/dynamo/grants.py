@@ -1,0 +1,214 @@
+"""The grants aggregate: one item per (resource, grantee), so the policy's lookup is a BatchGetItem on the key.
+
+Indexes: share-id-index (a share id names its grant), grantee-index (what was shared with someone, newest
+first) and grantor-index (what someone shared). Listing cursors are the index position, signed per listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.connection import Connection
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from shared.adapters.cursors import CursorSigner
+from shared.adapters.dynamo.conditions import bind, conditional_write
+from shared.config import get_settings
+from shared.domain.errors import Conflict, NotFound, ValidationError
+from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceType
+
+
+class ShareIdIndex(GlobalSecondaryIndex["ShareModel"]):
+    """A share id to its grant's key (the grant is then read consistently)."""
+
+    class Meta:
+        index_name = "share-id-index"
+        projection = KeysOnlyProjection()
+
+    share_id = UnicodeAttribute(hash_key=True)
+
+
+class GranteeIndex(GlobalSecondaryIndex["ShareModel"]):
+    """Grants a user or an organisation holds, newest first."""
+
+    class Meta:
+        index_name = "grantee-index"
+        projection = AllProjection()
+
+    grantee = UnicodeAttribute(hash_key=True)
+    created_sort = UnicodeAttribute(range_key=True)
+
+
+class GrantorIndex(GlobalSecondaryIndex["ShareModel"]):
+    """Grants someone made, newest first."""
+
+    class Meta:
+        index_name = "grantor-index"
+        projection = AllProjection()
+
+    granted_by = UnicodeAttribute(hash_key=True)
+    created_sort = UnicodeAttribute(range_key=True)
+
+
+class ShareModel(Model):
+    """The shares table (keys mirror infra/template.yaml; a test keeps them in step)."""
+
+    class Meta:
+        table_name = get_settings().shares_table
+        region = get_settings().region
+
+    resource = UnicodeAttribute(hash_key=True)  # "media#<media_id>"
+    grantee = UnicodeAttribute(range_key=True)  # "user#<sub>" | "org#<org>"
+    share_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    grantee_display = UnicodeAttribute(default="")
+    permissions = UnicodeSetAttribute()
+    granted_by = UnicodeAttribute()
+    parent_share_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    # Unique per grant, ordered by time: two grants made in the same microsecond still page apart.
+    created_sort = UnicodeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)
+
+    share_id_index = ShareIdIndex()
+    grantee_index = GranteeIndex()
+    grantor_index = GrantorIndex()
+
+
+_BATCH_GET_KEYS = 100
+_RECEIVED_CURSOR = frozenset({"resource", "grantee", "created_sort"})
+_MADE_CURSOR = frozenset({"resource", "grantee", "granted_by", "created_sort"})
+
+
+def _resource_key(resource_type: ResourceType, resource_id: str) -> str:
+    return f"{resource_type.value}#{resource_id}"
+
+
+def _to_grant(model: ShareModel) -> Grant:
+    resource_type, _, resource_id = model.resource.partition("#")
+    grantee_type, _, grantee_id = model.grantee.partition("#")
+    return Grant(
+        share_id=model.share_id,
+        resource_type=ResourceType(resource_type),
+        resource_id=resource_id,
+        owner_id=model.owner_id,
+        grantee=Grantee(GranteeType(grantee_type), grantee_id, model.grantee_display or ""),
+        permissions=frozenset(Permission(p) for p in model.permissions or ()),
+        granted_by=model.granted_by,
+        created_at=model.created_at,
+        expires_at=model.expires_at,
+        parent_share_id=model.parent_share_id or "",
+    )
+
+
+class DynamoGrantRepository:
+    """GrantRepository on the PynamoDB shares table."""
+
+    def __init__(self, table_name: str, region: str, *, cursor_key: str = "") -> None:
+        bind(ShareModel, table_name, region)
+        self._region = region
+        self._cursor_key = cursor_key
+
+    def grants_for(self, resource_type: ResourceType, resource_id: str, grantees: list[Grantee]) -> list[Grant]:
+        """The grantees' grants on the resource: one consistent BatchGetItem (a caller is at most two grantees)."""
+        resource = _resource_key(resource_type, resource_id)
+        keys = [(resource, grantee.key) for grantee in grantees][:_BATCH_GET_KEYS]
+        return [_to_grant(model) for model in ShareModel.batch_get(keys, consistent_read=True)]
+
+    def on_resource(self, resource_type: ResourceType, resource_id: str) -> list[Grant]:
+        """Every grant on the resource, from its own partition (consistent)."""
+        resource = _resource_key(resource_type, resource_id)
+        return [_to_grant(model) for model in ShareModel.query(resource, consistent_read=True)]
+
+    def get(self, share_id: str) -> Grant | None:
+        """The grant, read consistently by the key the index gives (the index only lags)."""
+        for entry in ShareModel.share_id_index.query(share_id, limit=1):
+            try:
+                model = ShareModel.get(entry.resource, entry.grantee, consistent_read=True)
+            except ShareModel.DoesNotExist:
+                return None
+            return _to_grant(model) if model.share_id == share_id else None
+        return None
+
+    def create(self, grant: Grant) -> None:
+        """Store a new grant, with its parent checked in the same transaction: a reshare cannot outlive a revoke."""
+        model = ShareModel(
+            _resource_key(grant.resource_type, grant.resource_id),
+            grant.grantee.key,
+            share_id=grant.share_id,
+            owner_id=grant.owner_id,
+            grantee_display=grant.grantee.display,
+            permissions={p.value for p in grant.permissions},
+            granted_by=grant.granted_by,
+            parent_share_id=grant.parent_share_id or None,
+            created_at=grant.created_at,
+            created_sort=f"{grant.created_at.isoformat()}#{grant.share_id}",
+            expires_at=grant.expires_at,
+        )
+        parent = self.get(grant.parent_share_id) if grant.parent_share_id else None
+        if grant.parent_share_id and parent is None:
+            raise Conflict("the grant this reshare comes from was revoked")
+        refusal = Conflict("this grantee already holds a grant on the item; change it with PATCH /shares/{share_id}")
+        with conditional_write(refusal), TransactWrite(connection=Connection(region=self._region)) as transaction:
+            transaction.save(model, condition=ShareModel.grantee.does_not_exist())
+            if parent is not None:
+                transaction.condition_check(
+                    ShareModel,
+                    _resource_key(parent.resource_type, parent.resource_id),
+                    parent.grantee.key,
+                    condition=ShareModel.share_id == parent.share_id,
+                )
+
+    def update(self, grant: Grant) -> None:
+        """Replace permissions and expiry of the grant still stored under this share id."""
+        actions: list[Action] = [ShareModel.permissions.set({p.value for p in grant.permissions})]
+        actions.append(
+            ShareModel.expires_at.set(grant.expires_at)
+            if grant.expires_at is not None
+            else ShareModel.expires_at.remove()
+        )
+        model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
+        with conditional_write(NotFound("share not found")):
+            model.update(actions=actions, condition=ShareModel.share_id == grant.share_id)
+
+    def delete(self, grants: list[Grant]) -> None:
+        """Delete each grant if it is still the one under its key (a newer grant to the same grantee stays)."""
+        for grant in grants:
+            model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
+            try:
+                with conditional_write(NotFound("share not found")):
+                    model.delete(condition=ShareModel.share_id == grant.share_id)
+            except NotFound:
+                continue
+
+    def received(self, grantees: list[Grantee], cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+        """Each grantee's grants in turn, newest first; a cursor names the grantee it stopped in."""
+        keys = [grantee.key for grantee in grantees]
+        start: dict[str, Any] | None = None
+        first = 0
+        if cursor:
+            start = self._signer().open(cursor, scope, _RECEIVED_CURSOR)
+            if start["grantee"]["S"] not in keys:
+                raise ValidationError("cursor is not valid for this listing", field="cursor")
+            first = keys.index(start["grantee"]["S"])
+        for key in keys[first:]:
+            entries = ShareModel.grantee_index.query(key, scan_index_forward=False, last_evaluated_key=start)
+            start = None
+            for model in entries:
+                position = {name: {"S": getattr(model, name)} for name in _RECEIVED_CURSOR}
+                yield _to_grant(model), self._signer().sign(position, scope)
+
+    def made_by(self, granted_by: str, cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+        """One principal's grants, newest first."""
+        start = self._signer().open(cursor, scope, _MADE_CURSOR) if cursor else None
+        for model in ShareModel.grantor_index.query(granted_by, scan_index_forward=False, last_evaluated_key=start):
+            position = {name: {"S": getattr(model, name)} for name in _MADE_CURSOR}
+            yield _to_grant(model), self._signer().sign(position, scope)
+
+    def _signer(self) -> CursorSigner:
+        return CursorSigner(self._cursor_key.encode())

@@ -1,0 +1,106 @@
+"""Grants: what an owner (or a resharer) lets a user or a partner organisation do with one resource."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
+
+from shared.domain.principal import Principal, Role
+
+
+class Permission(StrEnum):
+    """What a grant allows; the policy maps each to an action."""
+
+    VIEW = "view"
+    DOWNLOAD = "download"
+    EDIT = "edit"
+    RESHARE = "reshare"
+
+
+class GranteeType(StrEnum):
+    """Who a grant is for (links come later as another type)."""
+
+    USER = "user"
+    ORG = "org"
+
+
+class ResourceType(StrEnum):
+    """What a grant is on (albums come later as another type)."""
+
+    MEDIA = "media"
+
+
+@dataclass(frozen=True)
+class Grantee:
+    """The receiving side of a grant: a user (by id) or a partner organisation (by name)."""
+
+    type: GranteeType
+    id: str
+    # What the grantor typed (username or email) or the org: shown in listings, never used to decide access.
+    display: str = ""
+
+    @property
+    def key(self) -> str:
+        """The grantee's stable identity, one per type and id."""
+        return f"{self.type.value}#{self.id}"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One grant on one resource; `parent_share_id` names the grant a reshare came from ("" for the owner's)."""
+
+    share_id: str
+    resource_type: ResourceType
+    resource_id: str
+    owner_id: str
+    grantee: Grantee
+    permissions: frozenset[Permission]
+    granted_by: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    parent_share_id: str = ""
+
+    def active(self, now: datetime | None = None) -> bool:
+        """True until it expires (a revoked grant no longer exists)."""
+        return self.expires_at is None or (now or datetime.now(UTC)) < self.expires_at
+
+
+def grantees_of(principal: Principal) -> list[Grantee]:
+    """Every grantee a caller acts as: themselves and, for a partner, their organisation."""
+    grantees = [Grantee(GranteeType.USER, principal.sub)]
+    if principal.role is Role.PARTNER and principal.partner_org:
+        grantees.append(Grantee(GranteeType.ORG, principal.partner_org))
+    return grantees
+
+
+class GrantRepository(Protocol):
+    """Persistence of grants: keyed by resource and grantee, so the policy's lookup is one batched read."""
+
+    def grants_for(self, resource_type: ResourceType, resource_id: str, grantees: list[Grantee]) -> list[Grant]:
+        """The grants these grantees hold on the resource (one strongly consistent batched read)."""
+
+    def on_resource(self, resource_type: ResourceType, resource_id: str) -> list[Grant]:
+        """Every grant on the resource (strongly consistent)."""
+
+    def get(self, share_id: str) -> Grant | None:
+        """The grant, or None."""
+
+    def create(self, grant: Grant) -> None:
+        """Store a new grant; Conflict if the grantee already holds one on the resource, or if the grant it was
+        reshared from is gone."""
+
+    def update(self, grant: Grant) -> None:
+        """Replace a grant's permissions and expiry; NotFound if it was revoked meanwhile."""
+
+    def delete(self, grants: list[Grant]) -> None:
+        """Remove grants (already gone is fine)."""
+
+    def received(self, grantees: list[Grantee], cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+        """Grants the grantees hold, newest first per grantee, each with a cursor resuming after it (signed for
+        scope); ValidationError for a cursor it did not issue for this scope."""
+
+    def made_by(self, granted_by: str, cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+        """Grants one principal made, newest first, each with a cursor resuming after it."""

@@ -1,0 +1,301 @@
+"""Sharing use cases: grant, list, change and revoke grants on media, and list what others shared."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from shared.domain.errors import Forbidden, NotFound, ValidationError
+from shared.domain.grants import (
+    Grant,
+    Grantee,
+    GranteeType,
+    GrantRepository,
+    Permission,
+    ResourceType,
+    grantees_of,
+)
+from shared.domain.library import MediaLibrary, MediaView
+from shared.domain.media import MediaItem
+from shared.domain.policy import Action, held_permissions
+from shared.domain.ports import MediaRepository
+from shared.domain.principal import Principal, Role
+from shared.domain.users import UserRepository
+
+MAX_PAGE = 100
+# Every grant lets its grantee see the item: downloading or editing what you cannot see makes no sense.
+IMPLIED = frozenset({Permission.VIEW})
+_NO_SUCH_USER = "user not found"
+_NO_SUCH_SHARE = "share not found"
+
+
+@dataclass(frozen=True)
+class GranteeRequest:
+    """Who the caller wants to share with, as they named them: a username, an email or an organisation."""
+
+    type: GranteeType
+    username: str = ""
+    email: str = ""
+    org: str = ""
+
+
+@dataclass(frozen=True)
+class SharedItem:
+    """An item shared with the caller and the grant it came through."""
+
+    grant: Grant
+    view: MediaView
+
+
+@dataclass(frozen=True)
+class SharedPage:
+    """One page of items shared with the caller and the cursor of the next one (None at the end)."""
+
+    items: list[SharedItem]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class GrantPage:
+    """One page of grants and the cursor of the next one (None at the end)."""
+
+    items: list[Grant]
+    cursor: str | None
+
+
+class Sharing:
+    """Grants on media items; who may do what with a shared item is still the policy's call."""
+
+    def __init__(
+        self,
+        library: MediaLibrary,
+        media: MediaRepository,
+        grants: GrantRepository,
+        users: UserRepository,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._library = library
+        self._media = media
+        self._grants = grants
+        self._users = users
+        self._clock = clock
+
+    def share(
+        self,
+        principal: Principal,
+        media_id: str,
+        grantee: GranteeRequest,
+        permissions: frozenset[Permission],
+        expires_at: datetime | None,
+    ) -> Grant:
+        """Grant a user or an organisation permissions on an item; a reshare never gives more than it holds."""
+        item, held = self._library.access(principal, media_id, Action.SHARE)
+        wanted = permissions | IMPLIED
+        now = self._clock()
+        if expires_at is not None and expires_at <= now:
+            raise ValidationError("expires_at must be in the future", field="expires_at")
+        target = self._resolve(principal, item, grantee)
+        parent_id = ""
+        if item.owner_id != principal.sub:
+            parent = self._covering(principal, item, held, wanted, now)
+            parent_id = parent.share_id
+            expires_at = _earliest(expires_at, parent.expires_at)
+        grant = Grant(
+            share_id=uuid.uuid4().hex,
+            resource_type=ResourceType.MEDIA,
+            resource_id=item.media_id,
+            owner_id=item.owner_id,
+            grantee=target,
+            permissions=wanted,
+            granted_by=principal.sub,
+            created_at=now,
+            expires_at=expires_at,
+            parent_share_id=parent_id,
+        )
+        self._grants.create(grant)  # Conflict if they already hold one, or the parent was revoked meanwhile
+        return grant
+
+    def on_item(self, principal: Principal, media_id: str) -> list[Grant]:
+        """An item's grants: all of them for the owner, the ones they made for someone holding reshare."""
+        item, _ = self._library.access(principal, media_id, Action.SHARE)
+        grants = self._grants.on_resource(ResourceType.MEDIA, item.media_id)
+        if item.owner_id == principal.sub:
+            return grants
+        return [grant for grant in grants if grant.granted_by == principal.sub]
+
+    def change(
+        self,
+        principal: Principal,
+        share_id: str,
+        permissions: frozenset[Permission] | None,
+        expires_at: datetime | None,
+        *,
+        change_expiry: bool,
+    ) -> Grant:
+        """Change a grant's permissions or expiry (its grantor or the item's owner); reshares from it follow."""
+        grant = self._manageable(principal, share_id)
+        now = self._clock()
+        wanted = grant.permissions if permissions is None else permissions | IMPLIED
+        expiry = expires_at if change_expiry else grant.expires_at
+        if change_expiry and expires_at is not None and expires_at <= now:
+            raise ValidationError("expires_at must be in the future", field="expires_at")
+        if grant.parent_share_id:
+            parent = self._grants.get(grant.parent_share_id)
+            if parent is None:
+                raise NotFound(_NO_SUCH_SHARE)
+            if not wanted <= parent.permissions:
+                raise Forbidden("a reshare cannot grant more than the grant it came from")
+            expiry = _earliest(expiry, parent.expires_at)
+        changed = replace(grant, permissions=wanted, expires_at=expiry)
+        self._grants.update(changed)
+        self._constrain_reshares(changed)
+        return changed
+
+    def revoke(self, principal: Principal, share_id: str) -> None:
+        """Delete a grant and everything reshared from it."""
+        grant = self._manageable(principal, share_id)
+        self._grants.delete([grant])
+        self._remove_orphans(grant.resource_type, grant.resource_id)
+
+    def incoming(self, principal: Principal, kind: str, status: str, limit: int, cursor: str | None) -> SharedPage:
+        """Items shared with the caller (and, for a partner, with their organisation)."""
+        return self._received(principal, grantees_of(principal), "incoming", kind, status, limit, cursor)
+
+    def partner_media(self, principal: Principal, kind: str, status: str, limit: int, cursor: str | None) -> SharedPage:
+        """Items shared with the caller's partner organisation."""
+        if principal.role is not Role.PARTNER or not principal.partner_org:
+            return SharedPage([], None)
+        grantees = [Grantee(GranteeType.ORG, principal.partner_org)]
+        return self._received(principal, grantees, "partner", kind, status, limit, cursor)
+
+    def outgoing(self, principal: Principal, limit: int, cursor: str | None) -> GrantPage:
+        """Grants the caller made, newest first (expired ones too, until revoked)."""
+        scope = json.dumps({"listing": "outgoing", "sub": principal.sub}, sort_keys=True)
+        entries = list(itertools.islice(self._grants.made_by(principal.sub, cursor, scope), limit + 1))
+        page = entries[:limit]
+        more = len(entries) > limit
+        return GrantPage([grant for grant, _ in page], page[-1][1] if more and page else None)
+
+    def _received(
+        self,
+        principal: Principal,
+        grantees: list[Grantee],
+        listing: str,
+        kind: str,
+        status: str,
+        limit: int,
+        cursor: str | None,
+    ) -> SharedPage:
+        scope = json.dumps(
+            {
+                "listing": listing,
+                "sub": principal.sub,
+                "grantees": [g.key for g in grantees],
+                "kind": kind,
+                "status": status,
+            },
+            sort_keys=True,
+        )
+        entries = self._grants.received(grantees, cursor, scope)
+        now = self._clock()
+        shown: list[SharedItem] = []
+        last = ""
+        while True:
+            chunk = list(itertools.islice(entries, limit))
+            if not chunk:
+                return SharedPage(shown, None)
+            items = self._media.get_many([grant.resource_id for grant, _ in chunk if grant.active(now)])
+            for grant, position in chunk:
+                item = items.get(grant.resource_id)
+                if item is None or not self._listed(principal, item, grant, kind, status, now):
+                    continue
+                if len(shown) == limit:
+                    # One more qualifying entry exists: the page is full and a next one is not empty.
+                    return SharedPage(shown, last)
+                shown.append(SharedItem(grant, self._library.view(item)))
+                last = position
+
+    @staticmethod
+    def _listed(principal: Principal, item: MediaItem, grant: Grant, kind: str, status: str, now: datetime) -> bool:
+        if kind and item.kind.value != kind:
+            return False
+        if status and item.status.value != status:
+            return False
+        return Permission.VIEW in held_permissions(principal, item, [grant], now)
+
+    def _resolve(self, principal: Principal, item: MediaItem, grantee: GranteeRequest) -> Grantee:
+        if grantee.type is GranteeType.ORG:
+            if not grantee.org:
+                raise ValidationError("an organisation grant needs org", field="grantee.org")
+            return Grantee(GranteeType.ORG, grantee.org, grantee.org)
+        if grantee.username:
+            user = self._users.find_by_username(grantee.username)
+        elif grantee.email:
+            user = self._users.find_by_email(grantee.email)
+        else:
+            raise ValidationError("a user grant needs username or email", field="grantee")
+        if user is None:
+            raise NotFound(_NO_SUCH_USER)
+        if user.user_id == principal.sub:
+            raise ValidationError("you cannot share with yourself", field="grantee")
+        if user.user_id == item.owner_id:
+            raise ValidationError("the owner already holds every permission", field="grantee")
+        return Grantee(GranteeType.USER, user.user_id, user.username)
+
+    @staticmethod
+    def _covering(
+        principal: Principal, item: MediaItem, held: list[Grant], wanted: frozenset[Permission], now: datetime
+    ) -> Grant:
+        """The caller's live grant with reshare that holds everything wanted (the new grant hangs from it)."""
+        for grant in held:
+            if not held_permissions(principal, item, [grant], now) >= wanted | {Permission.RESHARE}:
+                continue
+            return grant
+        raise Forbidden("a reshare cannot grant more than you hold")
+
+    def _manageable(self, principal: Principal, share_id: str) -> Grant:
+        grant = self._grants.get(share_id)
+        if grant is None or principal.sub not in (grant.granted_by, grant.owner_id):
+            raise NotFound(_NO_SUCH_SHARE)
+        return grant
+
+    def _constrain_reshares(self, parent: Grant) -> None:
+        """Reshares never hold more than their parent: trim them (or remove them if reshare was taken away)."""
+        everything = self._grants.on_resource(parent.resource_type, parent.resource_id)
+        pending = [parent]
+        while pending:
+            current = pending.pop()
+            for child in (g for g in everything if g.parent_share_id == current.share_id):
+                trimmed = child.permissions & current.permissions
+                if Permission.RESHARE not in current.permissions or not trimmed:
+                    self._grants.delete([child])
+                    continue
+                expiry = _earliest(child.expires_at, current.expires_at)
+                if (trimmed, expiry) != (child.permissions, child.expires_at):
+                    child = replace(child, permissions=trimmed, expires_at=expiry)
+                    self._grants.update(child)
+                pending.append(child)
+        self._remove_orphans(parent.resource_type, parent.resource_id)
+
+    def _remove_orphans(self, resource_type: ResourceType, resource_id: str) -> None:
+        """Delete reshares whose parent is gone, level by level (a reshare made during a revoke included)."""
+        while True:
+            grants = self._grants.on_resource(resource_type, resource_id)
+            present = {grant.share_id for grant in grants}
+            orphans = [g for g in grants if g.parent_share_id and g.parent_share_id not in present]
+            if not orphans:
+                return
+            self._grants.delete(orphans)
+
+
+def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return min(first, second)
