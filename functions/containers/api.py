@@ -50,7 +50,6 @@ class ApiContainer(AwsContainer):
         return MediaLibrary(
             self.media_repository,
             self.storage,
-            self.quota_ledger,
             url_ttl_seconds=self.settings.download_url_ttl_seconds,
             grants=self.grant_repository,
         )

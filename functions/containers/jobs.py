@@ -122,7 +122,6 @@ class JanitorContainer(AwsContainer):
         library = MediaLibrary(
             self.media_repository,
             self.storage,
-            self.quota_ledger,
             url_ttl_seconds=settings.download_url_ttl_seconds,
             grants=self.grant_repository,
         )

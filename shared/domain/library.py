@@ -8,7 +8,7 @@ from shared.domain.errors import Conflict
 from shared.domain.grants import Grant, GrantRepository, ResourceType, grantees_of
 from shared.domain.media import MediaItem, MediaStatus, expires_at, rendition_prefix
 from shared.domain.policy import Action, authorize, needs_grants
-from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage, QuotaLedger
+from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage
 from shared.domain.principal import Principal
 
 MAX_TITLE = 200
@@ -50,14 +50,12 @@ class MediaLibrary:
         self,
         repository: MediaRepository,
         storage: ObjectStorage,
-        quota: QuotaLedger,
         *,
         url_ttl_seconds: int,
         grants: GrantRepository | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
-        self._quota = quota
         self._ttl = url_ttl_seconds
         self._grants = grants
 

@@ -81,7 +81,7 @@ class UserDirectory:
         """The caller's account (created on first sight); Forbidden while it is suspended."""
         now = self._clock()
         recent = self._admitted.get(principal.sub)
-        if recent and now - recent[0] < self._recheck_interval and _same_profile(recent[1], principal):
+        if recent and now - recent[0] < self._recheck_interval and _as_token_says(recent[1], principal) == recent[1]:
             return _admissible(recent[1])
         user = self._repository.get(principal.sub)
         if user is None:
@@ -99,14 +99,8 @@ class UserDirectory:
             )
         if user.status is UserStatus.SUSPENDED:
             self._admitted[principal.sub] = (now, user)
-            raise Forbidden("this account is suspended")
-        profile = replace(
-            user,
-            username=principal.username,
-            email=principal.email,
-            role=principal.role,
-            partner_org=principal.partner_org,
-        )
+            return _admissible(user)
+        profile = _as_token_says(user, principal)
         # The realm is the source of truth for profile and role; write only when something changed
         # or last-seen is stale, so a busy user costs one read per request, not a write.
         if profile != user or now - user.last_seen_at >= self._touch_interval:
@@ -127,13 +121,14 @@ class UserDirectory:
         return self._repository.set_status(user_id, wanted)  # NotFound for no such account
 
 
-def _same_profile(user: User, principal: Principal) -> bool:
-    """True when the token says what the account already records (else the account is refreshed)."""
-    return (user.username, user.email, user.role, user.partner_org) == (
-        principal.username,
-        principal.email,
-        principal.role,
-        principal.partner_org,
+def _as_token_says(user: User, principal: Principal) -> User:
+    """The account with the realm-owned fields as the token states them (the realm is their source of truth)."""
+    return replace(
+        user,
+        username=principal.username,
+        email=principal.email,
+        role=principal.role,
+        partner_org=principal.partner_org,
     )
 
 
