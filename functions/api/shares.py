@@ -15,6 +15,7 @@ from functions.api.models.shares import (
     SharePage,
 )
 from functions.api.routing import principal, route, services
+from shared.domain.grants import ResourceRef, ResourceType
 
 bp = Blueprint(__name__)
 
@@ -29,7 +30,11 @@ def create_share(media_id: str, body: ShareCreate) -> Share:
     ends with theirs. An unknown user answers 404 like an unknown item.
     """
     grant = services().sharing.share(
-        principal(bp), media_id, body.grantee_request(), frozenset(body.permissions), body.expiry()
+        principal(bp),
+        ResourceRef(ResourceType.MEDIA, media_id),
+        body.grantee_request(),
+        frozenset(body.permissions),
+        body.expiry(),
     )
     return Share.of(grant)
 
@@ -37,7 +42,12 @@ def create_share(media_id: str, body: ShareCreate) -> Share:
 @route(bp, "/media/{media_id}/shares", response=ShareList, errors=(404,))
 def list_item_shares(media_id: str) -> ShareList:
     """An item's grants: all of them for its owner, the ones they made for someone holding `reshare`."""
-    return ShareList(items=[Share.of(g) for g in services().sharing.on_item(principal(bp), media_id)])
+    return ShareList(
+        items=[
+            Share.of(g)
+            for g in services().sharing.on_resource(principal(bp), ResourceRef(ResourceType.MEDIA, media_id))
+        ]
+    )
 
 
 @route(bp, "/shares/{share_id}", methods=("PATCH",), body=ShareEdit, response=Share, errors=(404, 409))

@@ -21,16 +21,31 @@ class Permission(StrEnum):
 
 
 class GranteeType(StrEnum):
-    """Who a grant is for (links come later as another type)."""
+    """Who a grant is for: a vault user, every partner of an organisation, or whoever holds a link's token."""
 
     USER = "user"
     ORG = "org"
+    LINK = "link"
 
 
 class ResourceType(StrEnum):
-    """What a grant is on (albums come later as another type)."""
+    """What a grant is on: one item, or an album (and so every item in it, including ones added later)."""
 
     MEDIA = "media"
+    ALBUM = "album"
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """One shareable resource."""
+
+    type: ResourceType
+    id: str
+
+    @property
+    def key(self) -> str:
+        """The resource's stable identity, one per type and id."""
+        return f"{self.type.value}#{self.id}"
 
 
 @dataclass(frozen=True)
@@ -63,9 +78,35 @@ class Grant:
     expires_at: datetime | None = None
     parent_share_id: str = ""
 
+    @property
+    def resource(self) -> ResourceRef:
+        """What the grant is on."""
+        return ResourceRef(self.resource_type, self.resource_id)
+
     def active(self, now: datetime | None = None) -> bool:
         """True until it expires (a revoked grant no longer exists)."""
         return self.expires_at is None or (now or datetime.now(UTC)) < self.expires_at
+
+
+@dataclass(frozen=True)
+class SharedAccess:
+    """What a caller who may share a resource holds on it: its owner, and each of their grants with the
+    permissions it gives them on the resource right now (empty for its owner)."""
+
+    resource: ResourceRef
+    owner_id: str
+    held: tuple[tuple[Grant, frozenset[Permission]], ...] = ()
+
+
+class ShareTarget(Protocol):
+    """One kind of shareable resource (items, albums): who owns it and what the caller holds on it."""
+
+    def shareable(self, principal: Principal, resource_id: str) -> SharedAccess:
+        """The resource if the principal may share it; NotFound (as for a missing one) otherwise."""
+
+
+# DynamoDB's BatchGetItem reads at most 100 keys: an item's own key and its albums', for each of a caller's grantees.
+MAX_GRANT_KEYS = 100
 
 
 def grantees_of(principal: Principal) -> list[Grantee]:
@@ -79,8 +120,9 @@ def grantees_of(principal: Principal) -> list[Grantee]:
 class GrantRepository(Protocol):
     """Persistence of grants: keyed by resource and grantee, so the policy's lookup is one batched read."""
 
-    def grants_for(self, resource_type: ResourceType, resource_id: str, grantees: list[Grantee]) -> list[Grant]:
-        """The grants these grantees hold on the resource (one strongly consistent batched read)."""
+    def grants_for(self, resources: list[ResourceRef], grantees: list[Grantee]) -> list[Grant]:
+        """The grants these grantees hold on any of the resources (one strongly consistent batched read, so at
+        most MAX_GRANT_KEYS resource x grantee pairs)."""
 
     def on_resource(self, resource_type: ResourceType, resource_id: str) -> list[Grant]:
         """Every grant on the resource (strongly consistent)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.domain.errors import Conflict
-from shared.domain.grants import Grant, GrantRepository, ResourceType, grantees_of
+from shared.domain.grants import Grant, GrantRepository, ResourceType, SharedAccess, grantees_of
 from shared.domain.media import MediaItem, MediaStatus, expires_at, rendition_prefix
-from shared.domain.policy import Action, authorize, needs_grants
+from shared.domain.policy import Action, authorize, held_permissions, needs_grants, reaching
 from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage
 from shared.domain.principal import Principal
 
@@ -69,8 +69,17 @@ class MediaLibrary:
         held: list[Grant] = []
         # Owners and admins never need grants: only someone else's read costs the one extra (batched) read.
         if self._grants is not None and item is not None and needs_grants(principal, item):
-            held = self._grants.grants_for(ResourceType.MEDIA, item.media_id, grantees_of(principal))
+            held = self._grants.grants_for(reaching(item), grantees_of(principal))
         return authorize(principal, action, item, held), held
+
+    def shareable(self, principal: Principal, resource_id: str) -> SharedAccess:
+        """The item if the principal may share it, with what each of their grants on it gives them."""
+        item, held = self.access(principal, resource_id, Action.SHARE)
+        return SharedAccess(
+            resource=reaching(item)[0],
+            owner_id=item.owner_id,
+            held=tuple((grant, held_permissions(principal, item, [grant])) for grant in held),
+        )
 
     def view(self, item: MediaItem) -> MediaView:
         """An item with short-lived URLs of its renditions."""

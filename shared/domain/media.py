@@ -96,6 +96,8 @@ class MediaItem:
     moderation: dict[str, Any] = field(default_factory=dict)
     flagged: bool = False
     ai_description: dict[str, Any] = field(default_factory=dict)
+    # The owner's albums holding the item: their grants reach it (the policy reads them with the item's own).
+    album_ids: frozenset[str] = frozenset()
 
     @property
     def kind(self) -> MediaKind:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from shared.domain.errors import NotFound
-from shared.domain.grants import Grant, Permission, grantees_of
+from shared.domain.grants import MAX_GRANT_KEYS, Grant, Permission, ResourceRef, ResourceType, grantees_of
 from shared.domain.media import MediaItem, MediaStatus
 from shared.domain.principal import Principal
 
@@ -45,6 +45,17 @@ GRANTED_ACTIONS = {
 }
 
 
+# An item belongs to at most this many albums, so its grant lookup (item and albums, for a partner's two
+# grantees) stays one BatchGetItem.
+MAX_ALBUMS_PER_ITEM = MAX_GRANT_KEYS // 2 - 1
+
+
+def reaching(item: MediaItem) -> list[ResourceRef]:
+    """The resources whose grants reach the item: the item itself and every album holding it."""
+    albums = sorted(item.album_ids)[:MAX_ALBUMS_PER_ITEM]
+    return [ResourceRef(ResourceType.MEDIA, item.media_id)] + [ResourceRef(ResourceType.ALBUM, a) for a in albums]
+
+
 def held_permissions(
     principal: Principal, item: MediaItem, grants: Iterable[Grant], now: datetime | None = None
 ) -> frozenset[Permission]:
@@ -53,10 +64,11 @@ def held_permissions(
     if item.flagged or item.status is MediaStatus.REJECTED or item.trashed:
         return frozenset()
     mine = {grantee.key for grantee in grantees_of(principal)}
+    reached = {resource.key for resource in reaching(item)}
     moment = now or datetime.now(UTC)
     held: set[Permission] = set()
     for grant in grants:
-        if grant.resource_id == item.media_id and grant.grantee.key in mine and grant.active(moment):
+        if grant.resource.key in reached and grant.grantee.key in mine and grant.active(moment):
             held |= grant.permissions
     return frozenset(held)
 

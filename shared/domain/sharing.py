@@ -1,11 +1,11 @@
-"""Sharing use cases: grant, list, change and revoke grants on media, and list what others shared."""
+"""Sharing use cases: grant, list, change and revoke grants on items and albums, and list what others shared."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -16,12 +16,15 @@ from shared.domain.grants import (
     GranteeType,
     GrantRepository,
     Permission,
+    ResourceRef,
     ResourceType,
+    SharedAccess,
+    ShareTarget,
     grantees_of,
 )
 from shared.domain.library import MediaLibrary, MediaView
 from shared.domain.media import MediaItem
-from shared.domain.policy import Action, held_permissions
+from shared.domain.policy import held_permissions
 from shared.domain.ports import MediaRepository
 from shared.domain.principal import Principal, Role
 from shared.domain.users import UserRepository
@@ -68,7 +71,7 @@ class GrantPage:
 
 
 class Sharing:
-    """Grants on media items; who may do what with a shared item is still the policy's call."""
+    """Grants on items and albums; who may do what with a shared item is still the policy's call."""
 
     def __init__(
         self,
@@ -77,8 +80,10 @@ class Sharing:
         grants: GrantRepository,
         users: UserRepository,
         *,
+        targets: Mapping[ResourceType, ShareTarget] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._targets: dict[ResourceType, ShareTarget] = {ResourceType.MEDIA: library, **(targets or {})}
         self._library = library
         self._media = media
         self._grants = grants
@@ -88,29 +93,30 @@ class Sharing:
     def share(
         self,
         principal: Principal,
-        media_id: str,
+        resource: ResourceRef,
         grantee: GranteeRequest,
         permissions: frozenset[Permission],
         expires_at: datetime | None,
     ) -> Grant:
-        """Grant a user or an organisation permissions on an item; a reshare never gives more than it holds."""
-        item, held = self._library.access(principal, media_id, Action.SHARE)
+        """Grant a user or an organisation permissions on an item or album; a reshare never gives more than it
+        holds, and ends with the grant it came from."""
+        target = self._target(principal, resource)
         wanted = permissions | IMPLIED
         now = self._clock()
         if expires_at is not None and expires_at <= now:
             raise ValidationError("expires_at must be in the future", field="expires_at")
-        target = self._resolve(principal, item, grantee)
+        to = self._resolve(principal, target.owner_id, grantee)
         parent_id = ""
-        if item.owner_id != principal.sub:
-            parent = self._covering(principal, item, held, wanted, now)
+        if target.owner_id != principal.sub:
+            parent = _covering(target, wanted, now)
             parent_id = parent.share_id
             expires_at = _earliest(expires_at, parent.expires_at)
         grant = Grant(
             share_id=uuid.uuid4().hex,
-            resource_type=ResourceType.MEDIA,
-            resource_id=item.media_id,
-            owner_id=item.owner_id,
-            grantee=target,
+            resource_type=target.resource.type,
+            resource_id=target.resource.id,
+            owner_id=target.owner_id,
+            grantee=to,
             permissions=wanted,
             granted_by=principal.sub,
             created_at=now,
@@ -120,11 +126,11 @@ class Sharing:
         self._grants.create(grant)  # Conflict if they already hold one, or the parent was revoked meanwhile
         return grant
 
-    def on_item(self, principal: Principal, media_id: str) -> list[Grant]:
-        """An item's grants: all of them for the owner, the ones they made for someone holding reshare."""
-        item, _ = self._library.access(principal, media_id, Action.SHARE)
-        grants = self._grants.on_resource(ResourceType.MEDIA, item.media_id)
-        if item.owner_id == principal.sub:
+    def on_resource(self, principal: Principal, resource: ResourceRef) -> list[Grant]:
+        """A resource's grants: all of them for the owner, the ones they made for someone holding reshare."""
+        target = self._target(principal, resource)
+        grants = self._grants.on_resource(target.resource.type, target.resource.id)
+        if target.owner_id == principal.sub:
             return grants
         return [grant for grant in grants if grant.granted_by == principal.sub]
 
@@ -228,7 +234,13 @@ class Sharing:
             return False
         return Permission.VIEW in held_permissions(principal, item, [grant], now)
 
-    def _resolve(self, principal: Principal, item: MediaItem, grantee: GranteeRequest) -> Grantee:
+    def _target(self, principal: Principal, resource: ResourceRef) -> SharedAccess:
+        target = self._targets.get(resource.type)
+        if target is None:
+            raise NotFound(f"{resource.type.value} not found")
+        return target.shareable(principal, resource.id)
+
+    def _resolve(self, principal: Principal, owner_id: str, grantee: GranteeRequest) -> Grantee:
         if grantee.type is GranteeType.ORG:
             if not grantee.org:
                 raise ValidationError("an organisation grant needs org", field="grantee.org")
@@ -243,20 +255,9 @@ class Sharing:
             raise NotFound(_NO_SUCH_USER)
         if user.user_id == principal.sub:
             raise ValidationError("you cannot share with yourself", field="grantee")
-        if user.user_id == item.owner_id:
+        if user.user_id == owner_id:
             raise ValidationError("the owner already holds every permission", field="grantee")
         return Grantee(GranteeType.USER, user.user_id, user.username)
-
-    @staticmethod
-    def _covering(
-        principal: Principal, item: MediaItem, held: list[Grant], wanted: frozenset[Permission], now: datetime
-    ) -> Grant:
-        """The caller's live grant with reshare that holds everything wanted (the new grant hangs from it)."""
-        for grant in held:
-            if not held_permissions(principal, item, [grant], now) >= wanted | {Permission.RESHARE}:
-                continue
-            return grant
-        raise Forbidden("a reshare cannot grant more than you hold")
 
     def _manageable(self, principal: Principal, share_id: str) -> Grant:
         grant = self._grants.get(share_id)
@@ -291,6 +292,15 @@ class Sharing:
             if not orphans:
                 return
             self._grants.delete(orphans)
+
+
+def _covering(target: SharedAccess, wanted: frozenset[Permission], now: datetime) -> Grant:
+    """The caller's live grant on this very resource with reshare that holds everything wanted (the new grant
+    hangs from it, so revoking it removes the reshare). An album's grant reshares the album, not its items."""
+    for grant, permissions in target.held:
+        if grant.resource == target.resource and grant.active(now) and permissions >= wanted | {Permission.RESHARE}:
+            return grant
+    raise Forbidden("a reshare cannot grant more than you hold")
 
 
 def _earliest(first: datetime | None, second: datetime | None) -> datetime | None:

@@ -13,7 +13,7 @@ from moto import mock_aws
 from infra.local.provision import load_template
 from shared.adapters.dynamo.grants import DynamoGrantRepository
 from shared.domain.errors import Conflict, NotFound, ValidationError
-from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceType
+from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceRef, ResourceType
 from tests.contract.conftest import CURSOR_KEY, REGION
 
 EPOCH = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -52,8 +52,8 @@ def a_grant(share_id: str, media_id: str = "m1", grantee: Grantee = BOB, minutes
 def test_a_grant_reads_back_by_key_and_by_share_id(grants: DynamoGrantRepository) -> None:
     grant = a_grant("s1", permissions=frozenset(Permission), expires_at=EPOCH + timedelta(days=1))
     grants.create(grant)
-    assert grants.grants_for(ResourceType.MEDIA, "m1", [BOB, ACME]) == [grant]
-    assert grants.grants_for(ResourceType.MEDIA, "m2", [BOB]) == []
+    assert grants.grants_for([ResourceRef(ResourceType.MEDIA, "m1")], [BOB, ACME]) == [grant]
+    assert grants.grants_for([ResourceRef(ResourceType.MEDIA, "m2")], [BOB]) == []
     assert grants.get("s1") == grant
     assert grants.get("nope") is None
 

@@ -20,7 +20,15 @@ from shared.adapters.cursors import CursorSigner
 from shared.adapters.dynamo.conditions import bind, conditional_write
 from shared.config import get_settings
 from shared.domain.errors import Conflict, NotFound, ValidationError
-from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceType
+from shared.domain.grants import (
+    MAX_GRANT_KEYS,
+    Grant,
+    Grantee,
+    GranteeType,
+    Permission,
+    ResourceRef,
+    ResourceType,
+)
 
 
 class ShareIdIndex(GlobalSecondaryIndex["ShareModel"]):
@@ -80,7 +88,6 @@ class ShareModel(Model):
     grantor_index = GrantorIndex()
 
 
-_BATCH_GET_KEYS = 100
 _RECEIVED_CURSOR = frozenset({"resource", "grantee", "created_sort"})
 _MADE_CURSOR = frozenset({"resource", "grantee", "granted_by", "created_sort"})
 
@@ -114,10 +121,11 @@ class DynamoGrantRepository:
         self._region = region
         self._cursor_key = cursor_key
 
-    def grants_for(self, resource_type: ResourceType, resource_id: str, grantees: list[Grantee]) -> list[Grant]:
-        """The grantees' grants on the resource: one consistent BatchGetItem (a caller is at most two grantees)."""
-        resource = _resource_key(resource_type, resource_id)
-        keys = [(resource, grantee.key) for grantee in grantees][:_BATCH_GET_KEYS]
+    def grants_for(self, resources: list[ResourceRef], grantees: list[Grantee]) -> list[Grant]:
+        """The grantees' grants on the resources: one consistent BatchGetItem of every resource x grantee key."""
+        keys = [(resource.key, grantee.key) for resource in resources for grantee in grantees]
+        if len(keys) > MAX_GRANT_KEYS:
+            raise ValueError(f"{len(keys)} grant keys in one read; the domain keeps it to {MAX_GRANT_KEYS}")
         return [_to_grant(model) for model in ShareModel.batch_get(keys, consistent_read=True)]
 
     def on_resource(self, resource_type: ResourceType, resource_id: str) -> list[Grant]:
