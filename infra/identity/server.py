@@ -1,453 +1,54 @@
-"""Keycloak-compatible dev identity server: the local stand-in for Keycloak (DEV ONLY, never deploy)."""
+"""Keycloak-compatible dev identity server: the local stand-in for Keycloak (DEV ONLY, never deploy).
+
+HTTP only: routing, parsing and replies. The realm state and token issuance live in `realm.py`, the
+interactive sign-in flows (browser, session, logout, revocation, device) in `flows.py`.
+"""
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import logging
+import os
 import re
 import signal
 import threading
-import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jose import jwt
-from jose.exceptions import JWTError
+from infra.identity.flows import DEVICE_CODE_LIFESPAN, DEVICE_POLL_INTERVAL
+from infra.identity.pages import content_security_policy
+from infra.identity.realm import Realm, User
+from infra.identity.replies import (
+    Html,
+    HttpError,
+    InvalidToken,
+    Json,
+    Redirect,
+    Reply,
+    bad_request,
+    oauth_error,
+)
 
 log = logging.getLogger(__name__)
 
-Json = dict[str, Any]
-Reply = tuple[int, Any]
+__all__ = ["HttpError", "IdentityServer", "InvalidToken", "Realm", "User", "bad_request", "oauth_error"]
 
 DEFAULT_SEED = Path(__file__).with_name("users.json")
 DEFAULT_WEB_CLIENT = "media-vault-web"
+WEB_ORIGINS_ENV = "MEDIA_VAULT_WEB_ORIGINS"
 MAX_BODY_BYTES = 64 * 1024
-SCOPE = "openid profile email"
 FORM_TYPE = "application/x-www-form-urlencoded"
-BAD_CLIENT = "Invalid client or Invalid client credentials"
 UNAUTHORIZED: Json = {"error": "HTTP 401 Unauthorized"}
-
-
-class HttpError(Exception):
-    """An error answered as a JSON body with an HTTP status."""
-
-    def __init__(self, status: int, body: Json) -> None:
-        super().__init__(status, body)
-        self.status = status
-        self.body = body
-
-
-class InvalidToken(Exception):
-    """A token failed its key, signature, expiry, issuer or type check."""
-
-
-def oauth_error(status: int, error: str, description: str) -> HttpError:
-    """Build a Keycloak-shaped OAuth error."""
-    return HttpError(status, {"error": error, "error_description": description})
-
-
-def bad_request(description: str) -> HttpError:
-    """Build a 400 invalid_request error."""
-    return oauth_error(400, "invalid_request", description)
 
 
 def _uint(raw: str) -> int | None:
     """Parse a non-negative ASCII decimal integer; None when malformed."""
     raw = raw.strip()
     return int(raw) if raw.isascii() and raw.isdigit() else None
-
-
-def _b64u(raw: bytes) -> str:
-    """Base64url without padding."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """An RSA key pair with its kid (RFC 7638 thumbprint) and public JWK."""
-
-    kid: str
-    private_pem: str
-    public_pem: str
-    jwk: Json
-
-    @classmethod
-    def generate(cls) -> SigningKey:
-        """Generate a fresh 2048-bit RSA signing key."""
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        numbers = private.public_key().public_numbers()
-        n, e = (_b64u(v.to_bytes((v.bit_length() + 7) // 8, "big")) for v in (numbers.n, numbers.e))
-        thumbprint = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
-        kid = _b64u(hashlib.sha256(thumbprint.encode()).digest())
-        private_pem = private.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-        public_pem = (
-            private.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-            .decode()
-        )
-        return cls(
-            kid, private_pem, public_pem, {"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig", "n": n, "e": e}
-        )
-
-
-def _typed(rep: Json, key: str, current: Any, kind: type, optional: bool = False) -> Any:
-    """Read a field of a representation keeping `current` when absent; 400 on a wrong type."""
-    value = rep.get(key, current)
-    if not isinstance(value, kind) and not (optional and value is None):
-        raise HttpError(400, {"errorMessage": f"{key} must be a {kind.__name__}"})
-    return value
-
-
-def _attributes(value: Any) -> dict[str, list[str]]:
-    """Normalise Keycloak user attributes to {name: [values]}; 400 on a wrong shape."""
-    if not isinstance(value, dict):
-        raise HttpError(400, {"errorMessage": "attributes must be an object"})
-    result: dict[str, list[str]] = {}
-    for name, values in value.items():
-        values = [values] if isinstance(values, str) else values
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise HttpError(400, {"errorMessage": f"attribute {name} must be a list of strings"})
-        result[str(name)] = list(values)
-    return result
-
-
-@dataclass
-class User:
-    """A realm user, or a client's service-account user."""
-
-    id: str
-    username: str
-    email: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    enabled: bool = True
-    email_verified: bool = False
-    created: int = field(default_factory=lambda: int(time.time() * 1000))
-    attributes: dict[str, list[str]] = field(default_factory=dict)
-    roles: list[str] = field(default_factory=list)
-    password: str | None = None
-    service_account_of: str | None = None
-
-    def apply(self, rep: Json) -> None:
-        """Update editable fields from a UserRepresentation, all-or-nothing (id/username ignored)."""
-        email = _typed(rep, "email", self.email, str, optional=True)
-        first = _typed(rep, "firstName", self.first_name, str, optional=True)
-        last = _typed(rep, "lastName", self.last_name, str, optional=True)
-        enabled = _typed(rep, "enabled", self.enabled, bool)
-        verified = _typed(rep, "emailVerified", self.email_verified, bool)
-        attributes = _attributes(rep["attributes"] or {}) if "attributes" in rep else self.attributes
-        password = self.password
-        for credential in _typed(rep, "credentials", [], list, optional=True) or []:
-            if not isinstance(credential, dict) or credential.get("type", "password") != "password":
-                raise HttpError(400, {"errorMessage": "only password credentials are supported"})
-            password = _typed(credential, "value", None, str)
-        self.email, self.first_name, self.last_name = email, first, last
-        self.enabled, self.email_verified, self.attributes, self.password = enabled, verified, attributes, password
-
-    def representation(self) -> Json:
-        """Keycloak UserRepresentation (no credentials, no roles)."""
-        rep: Json = {
-            "id": self.id,
-            "username": self.username,
-            "enabled": self.enabled,
-            "emailVerified": self.email_verified,
-            "createdTimestamp": self.created,
-            "attributes": {k: list(v) for k, v in self.attributes.items()},
-        }
-        for key, value in (("email", self.email), ("firstName", self.first_name), ("lastName", self.last_name)):
-            if value is not None:
-                rep[key] = value
-        return rep
-
-
-def _matcher(term: str) -> Callable[[str], bool]:
-    """Keycloak `search` semantics: prefix by default, `*x*` infix, `"x"` exact."""
-    term = term.strip().lower()
-    if len(term) >= 2 and term[0] == term[-1] == '"':
-        return lambda v: v == term[1:-1]
-    if term.startswith("*"):
-        return lambda v: term.strip("*") in v
-    return lambda v: v.startswith(term.rstrip("*"))
-
-
-class Realm:
-    """In-memory realm state (clients, users, roles, signing keys) seeded from a JSON document."""
-
-    def __init__(
-        self,
-        seed: Json,
-        base_url: str,
-        access_token_lifespan: int = 300,
-        name: str | None = None,
-        api_client_id: str | None = None,
-    ) -> None:
-        self.name: str = name or seed["realm"]
-        self.base_url = base_url.rstrip("/")
-        self.access_token_lifespan = access_token_lifespan
-        self.refresh_token_lifespan = int(seed.get("refreshTokenLifespan", 1800))
-        self.api_client_id: str = api_client_id or seed.get("apiClientId", "media-vault-api")
-        self.lock = threading.RLock()
-        self.roles: dict[str, Json] = {
-            r["name"]: {
-                "id": r["id"],
-                "name": r["name"],
-                "description": r.get("description", ""),
-                "composite": False,
-                "clientRole": False,
-                "containerId": self.name,
-            }
-            for r in seed["roles"]
-        }
-        self.default_roles: list[str] = list(seed.get("defaultRoles", []))
-        self.clients: dict[str, Json] = {c["clientId"]: c for c in seed["clients"]}
-        self.users: dict[str, User] = {}
-        for rep in seed["users"]:
-            user = User(id=rep["id"], username=rep["username"].lower(), roles=list(rep.get("realmRoles", [])))
-            user.apply(rep)
-            self.users[user.id] = user
-        self.service_accounts: dict[str, User] = {
-            cid: User(
-                id=c["serviceAccount"]["id"],
-                username=f"service-account-{cid}",
-                roles=list(c["serviceAccount"].get("realmRoles", [])),
-                service_account_of=cid,
-            )
-            for cid, c in self.clients.items()
-            if c.get("serviceAccountsEnabled")
-        }
-        self.keys: list[SigningKey] = [SigningKey.generate()]
-
-    @property
-    def issuer(self) -> str:
-        """The realm issuer URL, `{base}/realms/{realm}`."""
-        return f"{self.base_url}/realms/{self.name}"
-
-    def by_username(self, username: str) -> User | None:
-        """Find a user or service-account user by username, case-insensitively."""
-        wanted = username.lower()
-        return next((u for u in [*self.users.values(), *self.service_accounts.values()] if u.username == wanted), None)
-
-    def by_id(self, user_id: str) -> User | None:
-        """Find a user or service-account user by id."""
-        found = self.users.get(user_id)
-        return found or next((u for u in self.service_accounts.values() if u.id == user_id), None)
-
-    def search(self, params: dict[str, str]) -> list[User]:
-        """Filter users like the admin `GET users` (search, username, email, firstName, lastName, exact, enabled, q)."""
-        exact = params.get("exact", "false").lower() == "true"
-        found = []
-        for user in self.users.values():
-            values = {
-                k: (v or "").lower()
-                for k, v in (
-                    ("username", user.username),
-                    ("email", user.email),
-                    ("firstName", user.first_name),
-                    ("lastName", user.last_name),
-                )
-            }
-            if params.get("search") and not any(map(_matcher(params["search"]), values.values())):
-                continue
-            wanted = {k: params[k].lower() for k in values if params.get(k)}
-            if any((values[k] != w) if exact else (w not in values[k]) for k, w in wanted.items()):
-                continue
-            if "enabled" in params and user.enabled != (params["enabled"].lower() == "true"):
-                continue
-            pairs = [p.partition(":") for p in params.get("q", "").split()]
-            if all(v in user.attributes.get(k, []) for k, _, v in pairs):
-                found.append(user)
-        return sorted(found, key=lambda u: u.username)
-
-    def role(self, ref: Any) -> Json:
-        """Resolve a RoleRepresentation reference by name or id; 404 if unknown."""
-        if isinstance(ref, dict):
-            for role in self.roles.values():
-                if ref.get("name") == role["name"] or (ref.get("id") and ref.get("id") == role["id"]):
-                    return role
-        raise HttpError(404, {"error": "Role not found"})
-
-    def sign(self, claims: Json, headers: Json | None = None) -> str:
-        """Sign claims with the current (newest) key as an RS256 JWT (extra header fields for attack tests)."""
-        key = self.keys[-1]
-        return str(jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid, **(headers or {})}))
-
-    def rotate(self, retire_old: bool = False) -> SigningKey:
-        """Make a new key the signing key; optionally drop the old ones from the JWKS."""
-        key = SigningKey.generate()
-        with self.lock:
-            self.keys = [key] if retire_old else [*self.keys, key]
-        return key
-
-    def verify(self, token: str, typ: str) -> Json:
-        """Verify a token of this realm: published kid, RS256, expiry, issuer and `typ`."""
-        try:
-            header = jwt.get_unverified_header(token)
-            key = next((k for k in self.keys if k.kid == header.get("kid")), None)
-            if key is None or header.get("alg") != "RS256":
-                raise InvalidToken("unknown key or algorithm")
-            claims = jwt.decode(
-                token, key.public_pem, algorithms=["RS256"], issuer=self.issuer, options={"verify_aud": False}
-            )
-        except (JWTError, ValueError, TypeError, AttributeError) as exc:
-            raise InvalidToken(str(exc)) from exc
-        if claims.get("typ") != typ or not isinstance(claims.get("sub"), str):
-            raise InvalidToken("wrong token type or subject")
-        return cast(Json, claims)
-
-    def access_claims(self, user: User, client_id: str, sid: str | None) -> Json:
-        """Keycloak-shaped access-token claims for a user and client."""
-        now = int(time.time())
-        claims: Json = {
-            "exp": now + self.access_token_lifespan,
-            "iat": now,
-            "jti": str(uuid.uuid4()),
-            "iss": self.issuer,
-            "aud": [self.api_client_id, "account"],
-            "sub": user.id,
-            "typ": "Bearer",
-            "azp": client_id,
-            "acr": "1",
-            "realm_access": {"roles": list(user.roles)},
-            "resource_access": {"account": {"roles": ["manage-account", "view-profile"]}},
-            "scope": SCOPE,
-            "email_verified": user.email_verified,
-            "preferred_username": user.username,
-        }
-        optional = {
-            "session_state": sid,
-            "sid": sid,
-            "client_id": user.service_account_of,
-            "email": user.email,
-            "name": " ".join(n for n in (user.first_name, user.last_name) if n),
-            "given_name": user.first_name,
-            "family_name": user.last_name,
-            "partner_org": next(iter(user.attributes.get("partner_org", [])), None),
-        }
-        claims.update({k: v for k, v in optional.items() if v})
-        return claims
-
-    def token_response(self, user: User, client_id: str, sid: str | None) -> Json:
-        """Token endpoint body; a refresh token only for user sessions (not client_credentials)."""
-        body: Json = {
-            "access_token": self.sign(self.access_claims(user, client_id, sid)),
-            "expires_in": self.access_token_lifespan,
-            "refresh_expires_in": 0,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "scope": SCOPE,
-        }
-        if sid:
-            now = int(time.time())
-            refresh = {
-                "exp": now + self.refresh_token_lifespan,
-                "iat": now,
-                "jti": str(uuid.uuid4()),
-                "iss": self.issuer,
-                "aud": self.issuer,
-                "sub": user.id,
-                "typ": "Refresh",
-                "azp": client_id,
-                "session_state": sid,
-                "sid": sid,
-                "scope": SCOPE,
-            }
-            body.update(
-                refresh_token=self.sign(refresh), refresh_expires_in=self.refresh_token_lifespan, session_state=sid
-            )
-        return body
-
-    def grant(self, form: dict[str, str]) -> Json:
-        """The token endpoint: client authentication, then password/client_credentials/refresh_token."""
-        grant_type = form.get("grant_type")
-        if not grant_type:
-            raise bad_request("Missing form parameter: grant_type")
-        client_id, secret = form.get("client_id", ""), form.get("client_secret")
-        client = self.clients.get(client_id)
-        if client is None:
-            raise oauth_error(401, "invalid_client", BAD_CLIENT)
-        if client.get("bearerOnly"):
-            raise oauth_error(400, "unauthorized_client", "Bearer-only not allowed")
-        expected = str(client.get("secret", "")).encode()
-        if not client.get("publicClient") and (secret is None or not hmac.compare_digest(secret.encode(), expected)):
-            raise oauth_error(401, "invalid_client", BAD_CLIENT)
-        if grant_type == "password":
-            if not client.get("directAccessGrantsEnabled"):
-                raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
-            user = self.by_username(form.get("username", ""))
-            password = form.get("password", "").encode()
-            if user is None or user.password is None or not hmac.compare_digest(password, user.password.encode()):
-                raise oauth_error(401, "invalid_grant", "Invalid user credentials")
-            if not user.enabled:
-                raise oauth_error(400, "invalid_grant", "Account disabled")
-            return self.token_response(user, client_id, str(uuid.uuid4()))
-        if grant_type == "client_credentials":
-            account = self.service_accounts.get(client_id)
-            if account is None or client.get("publicClient"):
-                raise oauth_error(400, "unauthorized_client", "Client not enabled to retrieve service account")
-            return self.token_response(account, client_id, None)
-        if grant_type == "refresh_token":
-            return self._refresh(form.get("refresh_token"), client_id)
-        raise oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
-
-    def _refresh(self, token: str | None, client_id: str) -> Json:
-        """Validate a refresh token and issue fresh tokens from the user's current state."""
-        if not token:
-            raise bad_request("Missing parameter: refresh_token")
-        try:
-            claims = self.verify(token, "Refresh")
-        except InvalidToken as exc:
-            raise oauth_error(400, "invalid_grant", "Invalid refresh token") from exc
-        if claims.get("azp") != client_id:
-            raise oauth_error(
-                400, "invalid_grant", "Invalid refresh token. Token client and authorized client don't match"
-            )
-        user = self.by_id(claims["sub"])
-        if user is None or not user.enabled:
-            raise oauth_error(400, "invalid_grant", "User not found or disabled")
-        return self.token_response(user, client_id, str(claims.get("sid") or uuid.uuid4()))
-
-    def discovery(self) -> Json:
-        """OpenID Provider metadata (authorization_endpoint is advertised but not implemented)."""
-        oidc = f"{self.issuer}/protocol/openid-connect"
-        return {
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{oidc}/auth",
-            "token_endpoint": f"{oidc}/token",
-            "jwks_uri": f"{oidc}/certs",
-            "response_types_supported": ["code"],
-            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post"],
-            "scopes_supported": ["openid", "profile", "email"],
-            "claims_supported": [
-                "sub",
-                "iss",
-                "aud",
-                "exp",
-                "iat",
-                "preferred_username",
-                "email",
-                "email_verified",
-                "name",
-                "given_name",
-                "family_name",
-                "partner_org",
-            ],
-        }
 
 
 _R = r"/realms/([^/]+)"
@@ -458,6 +59,13 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", _R + r"/\.well-known/openid-configuration", "discovery"),
         ("GET", _R + "/protocol/openid-connect/certs", "certs"),
         ("POST", _R + "/protocol/openid-connect/token", "token"),
+        ("GET", _R + "/protocol/openid-connect/auth", "auth"),
+        ("POST", _R + "/login-actions/authenticate", "authenticate"),
+        ("GET", _R + "/protocol/openid-connect/logout", "logout"),
+        ("POST", _R + "/protocol/openid-connect/logout", "logout"),
+        ("POST", _R + "/protocol/openid-connect/revoke", "revoke"),
+        ("POST", _R + "/protocol/openid-connect/auth/device", "device_authorization"),
+        ("GET", _R + "/device", "device_page"),
         ("POST", "/dev" + _R + "/keys/rotate", "dev_rotate"),
         ("POST", "/dev" + _R + "/sign", "dev_sign"),
         ("POST", "/dev" + _R + "/users/([^/]+)/(disable|enable)", "dev_enable"),
@@ -514,10 +122,29 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("unexpected error on %s %s", self.command, self.path)
             status, body = 500, {"error": "unknown_error"}
-        data = b"" if body is None else json.dumps(body).encode()
+        cookies: tuple[str, ...] = ()
+        if isinstance(body, Redirect):
+            status, data, cookies = 302, b"", body.cookies
+            self.extra_headers["Location"] = body.location
+            self.extra_headers["Referrer-Policy"] = "no-referrer"  # the URL carries the code
+        elif isinstance(body, Html):
+            status, data, cookies = body.status, body.text.encode(), body.cookies
+            self.extra_headers.update(
+                {
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Content-Security-Policy": content_security_policy(body.form_targets),
+                    "X-Frame-Options": "DENY",
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer",
+                }
+            )
+        else:
+            data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
-        if body is not None:
+        if body is not None and not isinstance(body, Html | Redirect):
             self.send_header("Content-Type", "application/json")
+        for cookie in cookies:
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
         for name, value in self.extra_headers.items():
@@ -647,6 +274,33 @@ class _Handler(BaseHTTPRequestHandler):
     def _h_token(self) -> Reply:
         return 200, self.realm.grant(self._form())
 
+    # -- interactive sign-in (infra/identity/flows.py) -------------------------------------
+
+    def _cookie_header(self) -> str | None:
+        return self.headers.get("Cookie")
+
+    def _h_auth(self) -> Reply:
+        return 200, self.realm.flows.authorize(self._query(), self._cookie_header())
+
+    def _h_authenticate(self) -> Reply:
+        return 200, self.realm.flows.authenticate(self._form(), self._cookie_header())
+
+    def _h_logout(self) -> Reply:
+        params = self._query() if self.command == "GET" else self._form()
+        return 200, self.realm.flows.end_session(params, self._cookie_header())
+
+    def _h_revoke(self) -> Reply:
+        form = self._form()
+        self.realm.flows.revoke(form, self.realm.authenticate_client(form))
+        return 200, None
+
+    def _h_device_authorization(self) -> Reply:
+        form = self._form()
+        return 200, self.realm.flows.authorize_device(form, self.realm.authenticate_client(form))
+
+    def _h_device_page(self) -> Reply:
+        return 200, self.realm.flows.device_page(self._query(), self._cookie_header())
+
     # -- DEV-ONLY hooks (unauthenticated: this whole server is a local stand-in) ----------
 
     def _h_dev_rotate(self) -> Reply:
@@ -734,12 +388,26 @@ class IdentityServer:
         access_token_lifespan: int = 300,
         realm: str | None = None,
         api_client_id: str | None = None,
+        web_origins: list[str] | None = None,
+        device_code_lifespan: int = DEVICE_CODE_LIFESPAN,
+        device_poll_interval: int = DEVICE_POLL_INTERVAL,
     ) -> None:
         self.host = host
         self.port = port
         self._fixed_base_url = base_url
         seed = json.loads(Path(seed_path).read_text(encoding="utf-8"))
-        self.realm = Realm(seed, base_url or self._default_base_url(), access_token_lifespan, realm, api_client_id)
+        self.realm = Realm(
+            seed,
+            base_url or self._default_base_url(),
+            access_token_lifespan,
+            realm,
+            api_client_id,
+            device_code_lifespan,
+            device_poll_interval,
+        )
+        # The web console's origins (beyond the seed's loopback ones) may redirect back after sign-in.
+        origins = web_origins if web_origins is not None else _env_origins()
+        self.realm.allow_redirects(DEFAULT_WEB_CLIENT, [f"{o.rstrip('/')}/*" for o in origins])
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -803,6 +471,11 @@ class IdentityServer:
         return self.realm.sign({k: v for k, v in claims.items() if v is not None})
 
 
+def _env_origins() -> list[str]:
+    """Web console origins from MEDIA_VAULT_WEB_ORIGINS (comma-separated)."""
+    return [o.strip() for o in os.environ.get(WEB_ORIGINS_ENV, "").split(",") if o.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: serve until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(description="Keycloak-compatible dev identity server (DEV ONLY).")
@@ -812,12 +485,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", default=None, help="public base URL used in the issuer")
     parser.add_argument("--realm", default=None, help="realm name (default: from the seed)")
     parser.add_argument("--access-token-lifespan", type=int, default=300, help="seconds (default 300)")
+    parser.add_argument(
+        "--web-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help=f"web console origin allowed to receive sign-in redirects (repeatable; default ${WEB_ORIGINS_ENV})",
+    )
+    parser.add_argument("--device-code-lifespan", type=int, default=DEVICE_CODE_LIFESPAN, help="seconds")
+    parser.add_argument("--device-poll-interval", type=int, default=DEVICE_POLL_INTERVAL, help="seconds")
     parser.add_argument("--log-level", default="WARNING", help="logging level (DEBUG logs each request)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         server = IdentityServer(
-            args.host, args.port, args.seed, args.base_url, args.access_token_lifespan, args.realm
+            args.host,
+            args.port,
+            args.seed,
+            args.base_url,
+            args.access_token_lifespan,
+            args.realm,
+            web_origins=args.web_origin,
+            device_code_lifespan=args.device_code_lifespan,
+            device_poll_interval=args.device_poll_interval,
         ).start()
     except (OSError, ValueError, KeyError) as exc:
         parser.exit(1, f"dev identity server failed to start: {exc!r}\n")

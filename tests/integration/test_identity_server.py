@@ -174,7 +174,7 @@ def test_client_errors(server: IdentityServer) -> None:
 
 
 def test_grant_type_errors(server: IdentityServer) -> None:
-    unsupported = token_request(server, grant_type="authorization_code", client_id=WEB)
+    unsupported = token_request(server, grant_type="implicit", client_id=WEB)
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
     missing = token_request(server, client_id=WEB)
     assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"

@@ -143,8 +143,20 @@ def check_cli_client(export: Json, seed: Json) -> None:
     cli = client(export, CLI)
     assert cli.get("publicClient") is True is client(seed, CLI).get("publicClient"), "a laptop keeps no secret"
     assert cli.get("directAccessGrantsEnabled") is True is client(seed, CLI).get("directAccessGrantsEnabled")
-    for flow in ("standardFlowEnabled", "implicitFlowEnabled", "serviceAccountsEnabled"):
-        assert cli.get(flow) is False, f"{CLI} only needs the password and refresh grants ({flow})"
+    for flow in ("implicitFlowEnabled", "serviceAccountsEnabled"):
+        assert cli.get(flow) is False, f"{CLI} signs people in, it is no service ({flow})"
+    # `mediavault login --browser`: code flow + PKCE S256 on a loopback redirect of any port (RFC 8252)
+    assert cli.get("standardFlowEnabled") is True is client(seed, CLI).get("standardFlowEnabled")
+    assert cli.get("attributes", {}).get("pkce.code.challenge.method") == "S256"
+    assert client(seed, CLI).get("pkceCodeChallengeMethod") == "S256"
+    assert cli.get("redirectUris") == ["http://127.0.0.1:*"] == client(seed, CLI).get("redirectUris")
+    # `mediavault login --device` (RFC 8628), and only there
+    assert cli.get("attributes", {}).get("oauth2.device.authorization.grant.enabled") == "true"
+    assert client(seed, CLI).get("deviceAuthorizationGrantEnabled") is True
+    for other in (API, WEB, ADMIN_CLI):
+        attributes = client(export, other).get("attributes", {})
+        assert attributes.get("oauth2.device.authorization.grant.enabled") == "false", f"{other}: no device grant"
+        assert not client(seed, other).get("deviceAuthorizationGrantEnabled"), f"{other}: no device grant (seed)"
 
 
 def check_audience_mappers(export: Json, seed: Json) -> None:
@@ -296,6 +308,13 @@ MUTATIONS: dict[str, Callable[[Json], object]] = {
     "web audience not in access token": lambda r: _audience(r, WEB).update({"access.token.claim": "false"}),
     "cli confidential": lambda r: client(r, CLI).update(publicClient=False),
     "cli implicit flow": lambda r: client(r, CLI).update(implicitFlowEnabled=True),
+    "cli without browser sign-in": lambda r: client(r, CLI).update(standardFlowEnabled=False),
+    "cli PKCE absent": lambda r: client(r, CLI)["attributes"].pop("pkce.code.challenge.method"),
+    "cli redirect anywhere": lambda r: client(r, CLI)["redirectUris"].append("*"),
+    "cli without device grant": lambda r: client(r, CLI)["attributes"].update(
+        {"oauth2.device.authorization.grant.enabled": "false"}
+    ),
+    "web device grant": lambda r: _web(r)["attributes"].update({"oauth2.device.authorization.grant.enabled": "true"}),
     "cli audience missing": lambda r: client(r, CLI).pop("protocolMappers"),
     "admin audience missing": lambda r: client(r, ADMIN_CLI).pop("protocolMappers"),
     "partner_org claim renamed": lambda r: _partner_mapper(r).update({"claim.name": "org"}),
