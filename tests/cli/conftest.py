@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,26 +51,53 @@ def config_dir(tmp_path: Path) -> Path:
     return tmp_path / "config"
 
 
+def cli_environment(stack: DevStack, config_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, less any MEDIAVAULT_ or proxy setting, pointed at the test stack."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAVAULT_") and "proxy" not in k.lower()}
+    environment.update(
+        MEDIAVAULT_CONFIG_DIR=str(config_dir),
+        MEDIAVAULT_API=stack.api_url,
+        MEDIAVAULT_ISSUER=stack.issuer,
+        MEDIAVAULT_BACKOFF_SECONDS="0.05",
+        COLUMNS="200",
+    )
+    environment.update(extra or {})
+    return environment
+
+
 @pytest.fixture
 def run(stack: DevStack, config_dir: Path) -> Run:
     """Run `mediavault ARGS` with an isolated config dir, pointed at the test stack; never raises on exit status."""
 
     def run_cli(
-        *args: str, env: dict[str, str] | None = None, timeout: float = 120
+        *args: str, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        environment = {
-            k: v for k, v in os.environ.items() if not k.startswith("MEDIAVAULT_") and "proxy" not in k.lower()
-        }
-        environment.update(
-            MEDIAVAULT_CONFIG_DIR=str(config_dir),
-            MEDIAVAULT_API=stack.api_url,
-            MEDIAVAULT_ISSUER=stack.issuer,
-            MEDIAVAULT_BACKOFF_SECONDS="0.05",
-            COLUMNS="200",
-        )
-        environment.update(env or {})
         return subprocess.run(
-            [*mediavault_command(), *args], env=environment, capture_output=True, text=True, timeout=timeout
+            [*mediavault_command(), *args],
+            env=cli_environment(stack, config_dir, env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     return run_cli
+
+
+def login(run: Run, user: str, env: dict[str, str] | None = None) -> None:
+    """Log in as a demo user (password = username)."""
+    result = run("login", "--username", user, "--password", user, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def as_json(result: Result) -> Any:
+    return json.loads(result.stdout)
+
+
+def one_error_line(stderr: str) -> str:
+    """The only line of stderr, which must be an error and no traceback."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]

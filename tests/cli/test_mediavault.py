@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import MIB, Run
+from tests.cli.conftest import MIB, Run, as_json, login, one_error_line
 from tests.conftest import free_port
 from tests.support.images import jpeg_bytes, photo_bytes, png_bytes
 
@@ -17,25 +17,8 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def login(run: Run, user: str) -> None:
-    result = run("login", "--username", user, "--password", user)
-    assert result.returncode == 0, result.stderr
-
-
-def as_json(result: Any) -> Any:
-    return json.loads(result.stdout)
-
-
 def by_name(outcomes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {Path(o["path"]).name: o for o in outcomes}
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 def test_login_stores_private_tokens_and_logout_forgets_them(run: Run, config_dir: Path) -> None:

@@ -7,7 +7,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
@@ -77,7 +77,8 @@ class Identity:
         self.profile = profile
         self.http = http
 
-    def _grant(self, form: dict[str, str]) -> dict[str, Any]:
+    def grant(self, form: dict[str, str]) -> dict[str, Any]:
+        """One token-endpoint request as the CLI client; a refusal raises ApiError with its OAuth error code."""
         url = f"{self.profile.issuer}/protocol/openid-connect/token"
         response = with_retries(
             lambda: self.http.post(url, data={"client_id": CLIENT_ID, **form}, timeout=TIMEOUT), "the identity server"
@@ -89,7 +90,7 @@ class Identity:
 
     def password(self, username: str, password: str) -> None:
         """Log in and store the tokens."""
-        self._store(self._grant({"grant_type": "password", "username": username, "password": password}), username)
+        self.store(self.grant({"grant_type": "password", "username": username, "password": password}), username)
 
     def refresh(self) -> None:
         """Trade the refresh token for new tokens, or fail with NotLoggedIn."""
@@ -97,12 +98,13 @@ class Identity:
         if not token or self.profile.stored.get("refresh_expires_at", 0) < time.time():
             raise NotLoggedIn(f"session of profile {self.profile.name!r} expired: run `mediavault login`")
         try:
-            tokens = self._grant({"grant_type": "refresh_token", "refresh_token": token})
+            tokens = self.grant({"grant_type": "refresh_token", "refresh_token": token})
         except ApiError as exc:
             raise NotLoggedIn(f"{exc} (run `mediavault login`)") from exc
-        self._store(tokens, self.profile.stored.get("username", ""))
+        self.store(tokens, self.profile.stored.get("username", ""))
 
-    def _store(self, tokens: dict[str, Any], username: str) -> None:
+    def store(self, tokens: dict[str, Any], username: str) -> None:
+        """Keep a token response in the profile (0600)."""
         now = time.time()
         self.profile.stored.update(
             username=username,
@@ -157,6 +159,16 @@ class Api:
         if response.status_code not in ok:
             raise error_of(response)
         return None if response.status_code == 204 or not response.content else response.json()
+
+    def pages(self, path: str, params: dict[str, Any], everything: bool = False) -> Iterator[dict[str, Any]]:
+        """Items of a listing (None-valued params left out), following next_cursor when asked for all of them."""
+        query = {k: v for k, v in params.items() if v is not None}
+        while True:
+            page = self.request("GET", path, params=query)
+            yield from page["items"]
+            if not everything or not page.get("next_cursor"):
+                return
+            query["cursor"] = page["next_cursor"]
 
     def storage(self, method: str, url: str, what: str = "storage", **kwargs: Any) -> requests.Response:
         """A presigned storage request (no bearer token), retried on transient failures."""

@@ -106,9 +106,18 @@ class Uploader:
     """Uploads one file at a time per thread; progress goes to a shared Rich Progress."""
 
     def __init__(
-        self, api: Api, progress: Progress, overall: TaskID, *, wait: bool, wait_timeout: float, force: bool
+        self,
+        api: Api,
+        progress: Progress,
+        overall: TaskID,
+        *,
+        wait: bool,
+        wait_timeout: float,
+        force: bool,
+        new_version_of: str | None = None,
     ) -> None:
         self.api = api
+        self.new_version_of = new_version_of
         self.progress = progress
         self.overall = overall
         self.wait = wait
@@ -192,9 +201,12 @@ class Uploader:
             "content_type": content_type,
             "size": size,
             "sha256": sha256,
-            "force": self.force,
         }
-        ticket = self.api.request("POST", "/uploads", json=declaration)
+        if self.new_version_of:
+            # A replacement original of an item: the same upload plan, under the item's id.
+            ticket = self.api.request("POST", f"/media/{self.new_version_of}/versions", json=declaration)
+        else:
+            ticket = self.api.request("POST", "/uploads", json={**declaration, "force": self.force})
         if ticket.get("duplicate"):
             return ticket["media_id"], False
         plan = ticket["upload"]
