@@ -14,20 +14,23 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Chalice, CloudWatchEvent, SQSEvent
 
 from functions import authorizer
-from functions.api import health, media, openapi, routing, shares, uploads, users
+from functions.api import albums, audit, health, links, media, notifications, openapi, routing, shares, uploads, users
 from functions.api.middleware import http_middleware
 from functions.containers import Lazy
 from functions.containers.api import ApiContainer
 
 if TYPE_CHECKING:
-    from functions.containers.jobs import AnalyzerContainer, JanitorContainer, ProcessorContainer
+    from functions.containers.jobs import AnalyzerContainer, JanitorContainer, NotifierContainer, ProcessorContainer
 
 app = Chalice(app_name="media-vault")
 app.register_middleware(http_middleware, "http")
 
 app.register_blueprint(authorizer.bp)
-for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp, shares.bp):
+for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp, shares.bp, notifications.bp):
     app.register_blueprint(blueprint)
+app.register_blueprint(audit.bp)
+app.register_blueprint(links.bp)
+app.register_blueprint(albums.bp)
 
 
 def _processor_container() -> ProcessorContainer:
@@ -42,6 +45,12 @@ def _analyzer_container() -> AnalyzerContainer:
     return AnalyzerContainer.from_env()
 
 
+def _notifier_container() -> NotifierContainer:
+    from functions.containers.jobs import NotifierContainer
+
+    return NotifierContainer.from_env()
+
+
 def _janitor_container() -> JanitorContainer:
     from functions.containers.jobs import JanitorContainer
 
@@ -52,11 +61,13 @@ api_services: Lazy[ApiContainer] = Lazy(ApiContainer.from_env)
 processor_services: Lazy[ProcessorContainer] = Lazy(_processor_container)
 analyzer_services: Lazy[AnalyzerContainer] = Lazy(_analyzer_container)
 janitor_services: Lazy[JanitorContainer] = Lazy(_janitor_container)
+notifier_services: Lazy[NotifierContainer] = Lazy(_notifier_container)
 routing.serve(api_services)
 
 # Placeholder ARNs: infra/template.yaml points the event sources at the stack's own queues.
 QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-processing"
 ANALYSIS_QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-analysis"
+NOTIFICATIONS_QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-notifications"
 
 
 @app.on_sqs_message(queue_arn=QUEUE_ARN_PLACEHOLDER, batch_size=10, name="processor")
@@ -73,6 +84,14 @@ def analyzer(event: SQSEvent) -> dict[str, Any]:
     from functions.processing.analysis import handle_batch
 
     return handle_batch(event.to_dict(), event.context, analyzer_services())
+
+
+@app.on_sqs_message(queue_arn=NOTIFICATIONS_QUEUE_ARN_PLACEHOLDER, batch_size=10, name="notifier")
+def notifier(event: SQSEvent) -> dict[str, Any]:
+    """Sharing events: in-app notifications and emails for grants made and removed."""
+    from functions.notifications.handler import handle_batch
+
+    return handle_batch(event.to_dict(), event.context, notifier_services())
 
 
 @app.schedule("rate(1 hour)", name="janitor")

@@ -22,6 +22,10 @@ class Settings:
     media_table: str = "media-vault-local-media"
     users_table: str = "media-vault-local-users"
     shares_table: str = "media-vault-local-shares"
+    albums_table: str = "media-vault-local-albums"
+    audit_table: str = "media-vault-local-audit"
+    # Audit entries expire (DynamoDB TTL) this long after they were written.
+    audit_retention_days: int = 400
     processing_queue_url: str = ""
     # Identity: the realm URL is the token issuer; the API's client id must be in `aud`.
     oidc_issuer: str = "http://127.0.0.1:8080/realms/media-vault"
@@ -91,6 +95,18 @@ class Settings:
     bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
     # HMAC-SHA256 key of listing cursors; deployed stages get it from Secrets Manager (infra/template.yaml).
     cursor_signing_key: str = ""
+    # Sharing notifications: the queue the API announces grants on, the notifier's table, and its email.
+    notifications_queue_url: str = ""
+    notifications_table: str = "media-vault-local-notifications"
+    notification_retention_days: int = 90
+    # SES sender (a verified identity); empty: in-app notifications only.
+    email_sender: str = ""
+    # The web console, whose "shared with me" page notification emails point to (never to the media itself).
+    console_url: str = "http://127.0.0.1:8000/console"
+
+    # Share links are handed out as this URL followed by "/<token>": the API's own GET /links route by default;
+    # a deployed stage points it at its API stage URL + "/links" (or a console page that calls that route).
+    share_link_base_url: str = "http://127.0.0.1:8000/links"
 
     @property
     def cursor_key(self) -> str:

@@ -20,6 +20,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.UnreadableMedia: 422,
     errors.RejectedMedia: 422,
     errors.Unprocessable: 422,
+    errors.TooManyAttempts: 429,
     errors.Unavailable: 503,
 }
 
@@ -42,4 +43,7 @@ def error_response(error: errors.DomainError) -> Response:
     body: dict[str, Any] = dict(error_body(error.code, error.message))
     if isinstance(error, errors.ValidationError):
         body["errors"] = [{"field": error.field, "problem": error.message}] if error.field else []
-    return Response(body=body, status_code=status_for(error))
+    headers: dict[str, str | list[str]] = {}
+    if isinstance(error, errors.TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
+    return Response(body=body, status_code=status_for(error), headers=headers)

@@ -23,6 +23,7 @@ _ERROR_TEXT = {
     413: "Declared size above the limit, or over the quota",
     415: "Content type not accepted",
     422: "Asks to change a field that is not editable",
+    429: "Too many attempts; retry after the Retry-After header's seconds",
     503: "A service the vault depends on is unavailable",
 }
 _SUCCESS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import Blueprint, Request, Response
 from pynamodb.exceptions import PynamoDBException
 
+from functions.api import recording
 from functions.api.access import allowed_roles
 from functions.api.errors import error_response
 from functions.api.models.common import PATH_PARAMETERS, FieldProblem, ValidationErrorBody
@@ -41,7 +42,13 @@ _admitted: ContextVar[User] = ContextVar("admitted_user")
 # local server (or a test's threads) overwrite; the HTTP middleware binds each thread's own here.
 _request: ContextVar[Request] = ContextVar("request")
 # Path parameters whose malformed values answer 404, like any id that names nothing (an item id is not a hint).
-_NOT_FOUND_WHEN_MALFORMED = {"media_id": "media not found", "share_id": "share not found"}
+_NOT_FOUND_WHEN_MALFORMED = {
+    "media_id": "media not found",
+    "share_id": "share not found",
+    "album_id": "album not found",
+    "notification_id": "notification not found",
+    "token": "link not found",
+}
 _JSON_TYPES = ("application/json",)
 
 
@@ -87,8 +94,10 @@ def route(
     status: int = 200,
     other_statuses: tuple[int, ...] = (),
     errors: tuple[int, ...] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> Callable[[View], View]:
-    """Register a view on bp: roles from ROUTE_ROLES, a token unless public, validated path/query/body."""
+    """Register a view on bp: roles from ROUTE_ROLES, a token unless public, validated path/query/body; `headers`
+    go on every response of the route, errors included."""
     placeholders = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
     unknown = [name for name in placeholders if name not in PATH_PARAMETERS]
     if unknown:
@@ -117,10 +126,8 @@ def route(
                 )
             )
 
-        @functools.wraps(view)
-        def handle(**path_values: str) -> Any:
+        def answer(request: Request, path_values: dict[str, str]) -> Response:
             try:
-                request = current_request(bp)
                 allowed = roles[request.method]
                 if allowed:
                     caller = principal(bp)
@@ -142,6 +149,23 @@ def route(
                 # is 503 (with the cause in the log), not a 500 that blames the request.
                 logger.exception("a dependency failed", extra={"path": path})
                 return error_response(Unavailable("a storage service did not answer; try again shortly"))
+
+        def respond(request: Request, path_values: dict[str, str]) -> Response:
+            response = answer(request, path_values)
+            response.headers.update(headers or {})
+            return response
+
+        @functools.wraps(view)
+        def handle(**path_values: str) -> Any:
+            request = current_request(bp)
+            recording.begin()
+            try:
+                response = respond(request, path_values)
+            except Exception:
+                recording.finish(request, path, path_values, 500, lambda: services().audit_trail)
+                raise
+            recording.finish(request, path, path_values, response.status_code, lambda: services().audit_trail)
+            return response
 
         options: dict[str, Any] = {"methods": list(methods)}
         if not public:

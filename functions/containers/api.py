@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from functions.api.recording import AccessWitness
 from functions.containers.aws import AwsContainer
+from shared.adapters.dynamo.audit import DynamoAuditLog
 from shared.adapters.keycloak_admin import KeycloakAdmin
+from shared.adapters.share_events import SqsShareEvents
+from shared.domain.albums import Albums
 from shared.domain.analysis import DescriptionRequests
+from shared.domain.audit import AuditTrail
+from shared.domain.grants import ResourceType
 from shared.domain.library import MediaLibrary
+from shared.domain.links import LinkAccess
+from shared.domain.notifications import NotificationCenter
 from shared.domain.sharing import Sharing
 from shared.domain.uploads import UploadLimits, UploadService
 from shared.domain.users import UserAdministration, UserDirectory
@@ -52,14 +60,57 @@ class ApiContainer(AwsContainer):
             self.storage,
             url_ttl_seconds=self.settings.download_url_ttl_seconds,
             grants=self.grant_repository,
+            observer=AccessWitness(),
+            albums=self.album_repository,
         )
 
     @cached_property
+    def albums(self) -> Albums:
+        """Albums of one's own media, shared like items (their grants reach every item in them)."""
+        return Albums(self.album_repository, self.media_repository, self.media_library, self.grant_repository)
+
+    @cached_property
     def sharing(self) -> Sharing:
-        """Grants on media to users and partner organisations."""
-        return Sharing(self.media_library, self.media_repository, self.grant_repository, self.user_repository)
+        """Grants on media to users and partner organisations; grants made and removed are queued for the notifier."""
+        return Sharing(
+            self.media_library,
+            self.media_repository,
+            self.grant_repository,
+            self.user_repository,
+            targets={ResourceType.ALBUM: self.albums},
+            albums=self.albums,
+            events=self.share_events,
+            link_base_url=self.settings.share_link_base_url,
+        )
+
+    @cached_property
+    def link_access(self) -> LinkAccess:
+        """Opening and downloading through share links (anonymous: the token is the credential)."""
+        return LinkAccess(self.grant_repository, self.media_library, self.albums)
 
     @cached_property
     def description_requests(self) -> DescriptionRequests:
         """Owner-requested descriptions."""
         return DescriptionRequests(self.media_repository, self.analysis_requests)
+
+    @cached_property
+    def share_events(self) -> SqsShareEvents:
+        """Grants made and removed, queued for the notifier."""
+        return SqsShareEvents(self.boto_session.client("sqs"), self.settings.notifications_queue_url)
+
+    @cached_property
+    def notification_center(self) -> NotificationCenter:
+        """The caller's own notifications."""
+        return NotificationCenter(self.notification_repository)
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        """The audit log: the route wrapper records into it, admins and owners search it."""
+        settings = self.settings
+        log = DynamoAuditLog(
+            settings.audit_table,
+            settings.region,
+            retention_days=settings.audit_retention_days,
+            cursor_key=settings.cursor_key,
+        )
+        return AuditTrail(log)

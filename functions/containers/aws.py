@@ -10,8 +10,10 @@ from botocore.config import Config
 
 from functions.containers import Container
 from shared.adapters.analysis import SqsAnalysisRequests
+from shared.adapters.dynamo.albums import DynamoAlbumRepository
 from shared.adapters.dynamo.grants import DynamoGrantRepository
 from shared.adapters.dynamo.media import DynamoMediaRepository
+from shared.adapters.dynamo.notifications import DynamoNotificationRepository
 from shared.adapters.dynamo.quota import DynamoQuotaLedger
 from shared.adapters.dynamo.settings import DynamoSettingsStore
 from shared.adapters.dynamo.users import DynamoUserRepository
@@ -69,3 +71,22 @@ class AwsContainer(Container):
     def analysis_requests(self) -> SqsAnalysisRequests:
         """The analyzer's queue."""
         return SqsAnalysisRequests(self.boto_session.client("sqs"), self.settings.analysis_queue_url)
+
+    @cached_property
+    def notification_repository(self) -> DynamoNotificationRepository:
+        """The notifications table (the API lists and marks them read; the notifier writes them)."""
+        settings = self.settings
+        return DynamoNotificationRepository(
+            settings.notifications_table,
+            settings.region,
+            cursor_key=settings.cursor_key,
+            retention_days=settings.notification_retention_days,
+        )
+
+    @cached_property
+    def album_repository(self) -> DynamoAlbumRepository:
+        """The albums table (membership changes also write each item's album set in the media table)."""
+        settings = self.settings
+        return DynamoAlbumRepository(
+            settings.albums_table, settings.media_table, settings.region, cursor_key=settings.cursor_key
+        )

@@ -1,4 +1,4 @@
-"""The queue and scheduled functions' services: processor, analyzer, janitor."""
+"""The queue and scheduled functions' services: processor, analyzer, notifier, janitor."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.containers.aws import AwsContainer
 from shared.adapters.analysis import LocalAnalyst
+from shared.adapters.email import SesNotificationMailer
 from shared.domain.analysis import AnalysisOnReady, MediaAnalyzer
 from shared.domain.library import MediaLibrary
 from shared.domain.maintenance import Janitor
 from shared.domain.processing import MediaProcessor, ObjectCreated
+from shared.domain.share_notifier import ShareNotifier
 from shared.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -112,6 +114,23 @@ class AnalyzerContainer(AwsContainer):
         return MediaAnalyzer(self.media_repository, self.storage.read_small, analyst, self.settings_store)
 
 
+class NotifierContainer(AwsContainer):
+    """Sharing events into notifications and emails."""
+
+    @cached_property
+    def mailer(self) -> SesNotificationMailer | None:
+        """SES from the configured sender; None (in-app only) when no sender is configured."""
+        settings = self.settings
+        if not settings.email_sender:
+            return None
+        return SesNotificationMailer(self.boto_session.client("ses"), settings.email_sender, settings.console_url)
+
+    @cached_property
+    def share_notifier(self) -> ShareNotifier:
+        """Notifies grantees of grants made and removed."""
+        return ShareNotifier(self.notification_repository, self.user_repository, self.media_repository, self.mailer)
+
+
 class JanitorContainer(AwsContainer):
     """Hourly upkeep."""
 
@@ -124,6 +143,7 @@ class JanitorContainer(AwsContainer):
             self.storage,
             url_ttl_seconds=settings.download_url_ttl_seconds,
             grants=self.grant_repository,
+            albums=self.album_repository,
         )
         return Janitor(
             self.media_repository,

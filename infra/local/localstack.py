@@ -40,7 +40,7 @@ CATALOG_CACHE = ROOT / ".local" / "localstack" / "cache"
 # 4.14.0 is the last image that starts without a LOCALSTACK_AUTH_TOKEN: from 2026.03 the
 # localstack/localstack image needs one. LOCALSTACK_IMAGE overrides (pass the token yourself).
 DOCKER_IMAGE = "localstack/localstack:4.14.0"
-SERVICES = ("s3", "sqs", "sts")
+SERVICES = ("s3", "sqs", "sts", "ses")
 _READY_STATES = {"running", "available"}
 
 

@@ -41,10 +41,12 @@ class Provisioner:
     ) -> None:
         self._resources: Mapping[str, Any] = template["Resources"]
         self._globals: Mapping[str, Any] = template.get("Globals", {})
+        self._parameters = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
         self._stack = stack_name
         self._region = region
         self._s3 = aws.client("s3", region_name=region)
         self._sqs = aws.client("sqs", region_name=region)
+        self._ses = aws.client("ses", region_name=region)
         # Always plain boto3: beside LocalStack, DynamoDB is moto's (LocalStack's cannot start on this kind of
         # machine), named by AWS_ENDPOINT_URL_DYNAMODB.
         self._dynamodb = boto3.client("dynamodb", region_name=region)
@@ -61,6 +63,7 @@ class Provisioner:
             "AWS::SQS::Queue": self._queue,
             "AWS::S3::Bucket": self._bucket,
             "AWS::DynamoDB::Table": self._table,
+            "AWS::SES::EmailIdentity": self._email_identity,
         }
 
     def provision(self) -> dict[str, str]:
@@ -90,6 +93,8 @@ class Provisioner:
     def _ref(self, name: str) -> str:
         if name in self._pseudo:
             return self._pseudo[name]
+        if name in self._parameters:
+            return self._parameters[name]
         return str(self._attributes(name)["Ref"])
 
     def _sub_variable(self, name: str) -> str:
@@ -160,6 +165,8 @@ class Provisioner:
         }
         if "GlobalSecondaryIndexes" in props:
             create["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "LocalSecondaryIndexes" in props:
+            create["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
         try:
             description = self._dynamodb.create_table(**create)["TableDescription"]
         except self._dynamodb.exceptions.ResourceInUseException:
@@ -168,6 +175,12 @@ class Provisioner:
         if ttl:
             self._dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         return {"Ref": name, "Arn": description["TableArn"]}
+
+    def _email_identity(self, logical_id: str, props: Mapping[str, Any]) -> dict[str, str]:
+        # The emulators accept a verification request as verified: SES then sends from it.
+        identity = str(self.resolve(props["EmailIdentity"]))
+        self._ses.verify_email_identity(EmailAddress=identity)
+        return {"Ref": identity}
 
 
 def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:

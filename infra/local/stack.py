@@ -165,6 +165,7 @@ class DevStack:
             api = self._spawn("api", "-m", "infra.local.api", "--host", self.host, "--port", str(self.ports.api))
             self._spawn("worker", "-m", "infra.local.worker", "--function", "processor")
             self._spawn("analyzer", "-m", "infra.local.worker", "--function", "analyzer")
+            self._spawn("notifier", "-m", "infra.local.worker", "--function", "notifier")
             wait_for_http(f"{self.issuer}/.well-known/openid-configuration", process=identity)
             wait_for_http(f"{self.api_url}/health", process=api)
         except BaseException:

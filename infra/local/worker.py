@@ -16,7 +16,11 @@ from chalice.local import LambdaContext
 
 SqsHandler = Callable[[dict[str, Any], Any], Any]
 # The Lambda entry point in app.py of each queue-driven function, and the setting naming its queue.
-QUEUES = {"processor": "PROCESSING_QUEUE_URL", "analyzer": "ANALYSIS_QUEUE_URL"}
+QUEUES = {
+    "processor": "PROCESSING_QUEUE_URL",
+    "analyzer": "ANALYSIS_QUEUE_URL",
+    "notifier": "NOTIFICATIONS_QUEUE_URL",
+}
 
 
 def lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:

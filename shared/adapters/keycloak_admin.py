@@ -68,12 +68,26 @@ class KeycloakAdmin:
         url = f"{self._admin}{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        request = urllib.request.Request(url, method=method)  # noqa: S310 - scheme checked in __init__
-        request.add_header("Authorization", f"Bearer {self._access_token()}")
-        if body is not None:
-            request.data = json.dumps(body).encode()
-            request.add_header("Content-Type", "application/json")
-        return self._send(request)
+        for attempt in range(2):
+            request = urllib.request.Request(url, method=method)  # noqa: S310 - scheme checked in __init__
+            request.add_header("Authorization", f"Bearer {self._access_token()}")
+            if body is not None:
+                request.data = json.dumps(body).encode()
+                request.add_header("Content-Type", "application/json")
+            try:
+                return self._send(request)
+            except Unavailable as refused:
+                # A cached token the realm no longer accepts (its signing key rotated, its session ended before it
+                # expired): forget it and try once more with a new one.
+                if (
+                    attempt
+                    or not isinstance(refused.__cause__, urllib.error.HTTPError)
+                    or refused.__cause__.code != 401
+                ):
+                    raise
+                with self._lock:
+                    self._token_expires = 0.0
+        raise AssertionError("unreachable")
 
     # --- IdentityDirectory ---------------------------------------------------------------------
     def _realm_user(self, rep: dict[str, Any]) -> RealmUser:

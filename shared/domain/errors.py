@@ -53,6 +53,22 @@ class Unauthenticated(DomainError):
     code = "unauthorized"
 
 
+class PasswordRequired(Unauthenticated):
+    """A protected share link was opened without its password."""
+
+    code = "password_required"
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong passwords for one link in the current window; `retry_after` seconds until it ends."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Forbidden(DomainError):
     """Authenticated, but the principal's role does not allow the action."""
 

@@ -63,6 +63,34 @@ class Grantee:
         return f"{self.type.value}#{self.id}"
 
 
+# What a link may allow: editing or passing on an item makes no sense for an anonymous token holder.
+LINK_PERMISSIONS = frozenset({Permission.VIEW, Permission.DOWNLOAD})
+
+
+@dataclass(frozen=True)
+class LinkTerms:
+    """What a link grant holds beyond a grant: its token's hash, password hash, use limit, counters and the
+    password failures of the current throttle window."""
+
+    token_hash: str
+    password_hash: str = ""
+    max_uses: int | None = None
+    uses: int = 0
+    views: int = 0
+    downloads: int = 0
+    failed_attempts: int = 0
+    failed_since: datetime | None = None
+
+    @property
+    def protected(self) -> bool:
+        """True when opening the link needs a password."""
+        return bool(self.password_hash)
+
+    def used_up(self) -> bool:
+        """True once every allowed use was spent."""
+        return self.max_uses is not None and self.uses >= self.max_uses
+
+
 @dataclass(frozen=True)
 class Grant:
     """One grant on one resource; `parent_share_id` names the grant a reshare came from ("" for the owner's)."""
@@ -77,6 +105,7 @@ class Grant:
     created_at: datetime
     expires_at: datetime | None = None
     parent_share_id: str = ""
+    link: LinkTerms | None = None
 
     @property
     def resource(self) -> ResourceRef:
@@ -86,6 +115,14 @@ class Grant:
     def active(self, now: datetime | None = None) -> bool:
         """True until it expires (a revoked grant no longer exists)."""
         return self.expires_at is None or (now or datetime.now(UTC)) < self.expires_at
+
+
+@dataclass(frozen=True)
+class IssuedLink(Grant):
+    """A link grant just made, with its token and URL: shown this once, never stored."""
+
+    token: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,7 +147,9 @@ MAX_GRANT_KEYS = 100
 
 
 def grantees_of(principal: Principal) -> list[Grantee]:
-    """Every grantee a caller acts as: themselves and, for a partner, their organisation."""
+    """Every grantee a caller acts as: themselves and, for a partner, their organisation (a link's holder: the link)."""
+    if principal.link_id:
+        return [Grantee(GranteeType.LINK, principal.link_id)]
     grantees = [Grantee(GranteeType.USER, principal.sub)]
     if principal.role is Role.PARTNER and principal.partner_org:
         grantees.append(Grantee(GranteeType.ORG, principal.partner_org))
@@ -146,3 +185,12 @@ class GrantRepository(Protocol):
 
     def made_by(self, granted_by: str, cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
         """Grants one principal made, newest first, each with a cursor resuming after it."""
+
+    def by_token(self, token_hash: str) -> Grant | None:
+        """The link grant whose token has this hash (strongly consistent), or None."""
+
+    def count_link_use(self, grant: Grant, *, download: bool) -> None:
+        """Spend one use of a link (a view or a download) if it has uses left; NotFound if not, or if revoked."""
+
+    def record_link_failure(self, grant: Grant, now: datetime, window_seconds: int) -> None:
+        """Count one wrong password: in the current window, or as the first of a new one if it is over."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
+from shared.domain.audit import AccessObserver
 from shared.domain.errors import Conflict
 from shared.domain.grants import Grant, GrantRepository, ResourceType, SharedAccess, grantees_of
 from shared.domain.media import MediaItem, MediaStatus, expires_at, rendition_prefix
@@ -43,6 +45,13 @@ class DownloadLink:
     expires_at: str
 
 
+class AlbumMemberships(Protocol):
+    """The albums side of a purge: an item that no longer exists leaves every album it was in."""
+
+    def forget_item(self, item: MediaItem) -> None:
+        """Drop a purged item's memberships."""
+
+
 class MediaLibrary:
     """Use cases on existing media items."""
 
@@ -53,11 +62,15 @@ class MediaLibrary:
         *,
         url_ttl_seconds: int,
         grants: GrantRepository | None = None,
+        observer: AccessObserver | None = None,
+        albums: AlbumMemberships | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
         self._ttl = url_ttl_seconds
         self._grants = grants
+        self._observer = observer
+        self._albums = albums
 
     def get(self, principal: Principal, media_id: str, action: Action = Action.READ) -> MediaItem:
         """The item if the principal may act on it; NotFound otherwise."""
@@ -70,7 +83,11 @@ class MediaLibrary:
         # Owners and admins never need grants: only someone else's read costs the one extra (batched) read.
         if self._grants is not None and item is not None and needs_grants(principal, item):
             held = self._grants.grants_for(reaching(item), grantees_of(principal))
-        return authorize(principal, action, item, held), held
+        allowed = authorize(principal, action, item, held)
+        if self._observer is not None:
+            # The audit log learns the caller's relation to the item (owner, admin, grantee) from here.
+            self._observer.item_accessed(principal, action, allowed)
+        return allowed, held
 
     def shareable(self, principal: Principal, resource_id: str) -> SharedAccess:
         """The item if the principal may share it, with what each of their grants on it gives them."""
@@ -130,6 +147,8 @@ class MediaLibrary:
         # The record goes first, conditionally and with the release in one transaction: of concurrent purges
         # (the owner's, the janitor's) only one gets past it, and a restore in between keeps the objects.
         self._repository.purge_record(item)
+        if self._albums is not None and item.album_ids:
+            self._albums.forget_item(item)  # album listings and counts never name a purged item
         self._storage.purge(exact_keys=[item.object_key], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
         if self._grants is not None:
             # Grants on a purged item serve nothing (the item reads as missing); removing them keeps listings clean.

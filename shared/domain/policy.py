@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from shared.domain.errors import NotFound
 from shared.domain.grants import MAX_GRANT_KEYS, Grant, Permission, ResourceRef, ResourceType, grantees_of
 from shared.domain.media import MediaItem, MediaStatus
 from shared.domain.principal import Principal
+
+if TYPE_CHECKING:
+    from shared.domain.albums import Album
 
 
 class Action(StrEnum):
@@ -29,12 +33,15 @@ class Action(StrEnum):
     VERSION = "version"  # replace or restore the original (spends the owner's quota)
     DESCRIBE = "describe"  # ask for an AI description
     SHARE = "share"  # grant others access
+    HISTORY = "history"  # list earlier versions of the original (never via a grant: what was replaced stays private)
 
 
 OWNER_ACTIONS = frozenset(Action)
 # Admins act on anyone's item for review and maintenance, but never in the owner's name: they do not
 # upload bytes, change versions (the owner's quota) or share it onwards.
-ADMIN_ACTIONS = frozenset({Action.READ, Action.DOWNLOAD, Action.UPDATE, Action.DELETE, Action.PURGE, Action.DESCRIBE})
+ADMIN_ACTIONS = frozenset(
+    {Action.READ, Action.DOWNLOAD, Action.UPDATE, Action.DELETE, Action.PURGE, Action.DESCRIBE, Action.HISTORY}
+)
 
 
 GRANTED_ACTIONS = {
@@ -99,3 +106,64 @@ def authorize(principal: Principal, action: Action, item: MediaItem | None, gran
     if item is None or not can(principal, action, item, grants):
         raise NotFound("media not found")
     return item
+
+
+class AlbumAction(StrEnum):
+    """What a caller wants to do with an album (its items answer to the item rules, reached by album grants)."""
+
+    READ = "read"  # see the album and list its items
+    UPDATE = "update"  # title, description, cover, order
+    CURATE = "curate"  # add and remove items: the owner's own media only
+    DELETE = "delete"  # delete the album (never its media)
+    SHARE = "share"  # grant others access
+
+
+ALBUM_OWNER_ACTIONS = frozenset(AlbumAction)
+# As with items: admins review and maintain, but never add media or share in the owner's name.
+ALBUM_ADMIN_ACTIONS = frozenset({AlbumAction.READ, AlbumAction.UPDATE, AlbumAction.DELETE})
+# Download has no album-level action: it reaches the items, where the item rules apply it.
+GRANTED_ALBUM_ACTIONS = {
+    Permission.VIEW: AlbumAction.READ,
+    Permission.EDIT: AlbumAction.UPDATE,
+    Permission.RESHARE: AlbumAction.SHARE,
+}
+
+
+def album_permissions(
+    principal: Principal, album: Album, grants: Iterable[Grant], now: datetime | None = None
+) -> frozenset[Permission]:
+    """The permissions the principal's live grants on the album itself give them."""
+    mine = {grantee.key for grantee in grantees_of(principal)}
+    resource = ResourceRef(ResourceType.ALBUM, album.album_id).key
+    moment = now or datetime.now(UTC)
+    held: set[Permission] = set()
+    for grant in grants:
+        if grant.resource.key == resource and grant.grantee.key in mine and grant.active(moment):
+            held |= grant.permissions
+    return frozenset(held)
+
+
+def allowed_album_actions(
+    principal: Principal, album: Album, grants: Iterable[Grant] = (), now: datetime | None = None
+) -> frozenset[AlbumAction]:
+    """Every action the principal may take on the album: owner, then admin, then what grants give."""
+    if album.owner_id == principal.sub:
+        return ALBUM_OWNER_ACTIONS
+    if principal.is_admin:
+        return ALBUM_ADMIN_ACTIONS
+    held = album_permissions(principal, album, grants, now)
+    return frozenset(GRANTED_ALBUM_ACTIONS[p] for p in held if p in GRANTED_ALBUM_ACTIONS)
+
+
+def album_needs_grants(principal: Principal, album: Album | None) -> bool:
+    """True when only grants could allow the principal anything on the album."""
+    return album is not None and album.owner_id != principal.sub and not principal.is_admin
+
+
+def authorize_album(
+    principal: Principal, action: AlbumAction, album: Album | None, grants: Iterable[Grant] = ()
+) -> Album:
+    """Return the album when allowed; otherwise NotFound, so others' albums look like missing ones."""
+    if album is None or action not in allowed_album_actions(principal, album, grants):
+        raise NotFound("album not found")
+    return album

@@ -27,6 +27,13 @@ class Principal:
     role: Role
     email: str = ""
     partner_org: str = ""
+    # Set only for whoever holds a share link's token; never carried in (or read from) an authorizer context.
+    link_id: str = ""
+
+    @classmethod
+    def for_link(cls, share_id: str) -> Principal:
+        """The anonymous holder of a link's token: a plain user who acts as that link's grantee and nothing else."""
+        return cls(sub=f"link:{share_id}", username="", role=Role.USER, link_id=share_id)
 
     @property
     def is_admin(self) -> bool:

@@ -6,15 +6,19 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 
+from shared.domain.albums import Albums, AlbumView
 from shared.domain.errors import Forbidden, NotFound, ValidationError
 from shared.domain.grants import (
+    LINK_PERMISSIONS,
     Grant,
     Grantee,
     GranteeType,
     GrantRepository,
+    IssuedLink,
+    LinkTerms,
     Permission,
     ResourceRef,
     ResourceType,
@@ -23,7 +27,9 @@ from shared.domain.grants import (
     grantees_of,
 )
 from shared.domain.library import MediaLibrary, MediaView
+from shared.domain.link_secrets import hash_password, new_token, token_hash
 from shared.domain.media import MediaItem
+from shared.domain.notifications import ShareEvents
 from shared.domain.policy import held_permissions
 from shared.domain.ports import MediaRepository
 from shared.domain.principal import Principal, Role
@@ -38,12 +44,15 @@ _NO_SUCH_SHARE = "share not found"
 
 @dataclass(frozen=True)
 class GranteeRequest:
-    """Who the caller wants to share with, as they named them: a username, an email or an organisation."""
+    """Who the caller wants to share with, as they named them: a username, an email or an organisation; or a link,
+    with its optional password and use limit."""
 
     type: GranteeType
     username: str = ""
     email: str = ""
     org: str = ""
+    password: str = ""
+    max_uses: int | None = None
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,18 @@ class SharedItem:
 
 
 @dataclass(frozen=True)
-class SharedPage:
-    """One page of items shared with the caller and the cursor of the next one (None at the end)."""
+class SharedAlbum:
+    """An album shared with the caller and the grant it came through."""
 
-    items: list[SharedItem]
+    grant: Grant
+    view: AlbumView
+
+
+@dataclass(frozen=True)
+class SharedPage:
+    """One page of items and albums shared with the caller and the cursor of the next one (None at the end)."""
+
+    items: list[SharedItem | SharedAlbum]
     cursor: str | None
 
 
@@ -82,7 +99,13 @@ class Sharing:
         *,
         targets: Mapping[ResourceType, ShareTarget] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        link_base_url: str = "",
+        events: ShareEvents | None = None,
+        albums: Albums | None = None,
     ) -> None:
+        self._albums = albums
+        self._link_base_url = link_base_url.rstrip("/")
+        self._events = events
         self._targets: dict[ResourceType, ShareTarget] = {ResourceType.MEDIA: library, **(targets or {})}
         self._library = library
         self._media = media
@@ -98,21 +121,24 @@ class Sharing:
         permissions: frozenset[Permission],
         expires_at: datetime | None,
     ) -> Grant:
-        """Grant a user or an organisation permissions on an item or album; a reshare never gives more than it
-        holds, and ends with the grant it came from."""
+        """Grant a user, an organisation or a link permissions on an item or album; a reshare never gives more than
+        it holds, and ends with the grant it came from. A link comes back as an IssuedLink, its token shown once."""
         target = self._target(principal, resource)
         wanted = permissions | IMPLIED
         now = self._clock()
         if expires_at is not None and expires_at <= now:
             raise ValidationError("expires_at must be in the future", field="expires_at")
-        to = self._resolve(principal, target.owner_id, grantee)
+        share_id = uuid.uuid4().hex
+        to = self._resolve(principal, target.owner_id, grantee, share_id)
+        if to.type is GranteeType.LINK and not wanted <= LINK_PERMISSIONS:
+            raise ValidationError("a link allows only view and download", field="permissions")
         parent_id = ""
         if target.owner_id != principal.sub:
             parent = _covering(target, wanted, now)
             parent_id = parent.share_id
             expires_at = _earliest(expires_at, parent.expires_at)
         grant = Grant(
-            share_id=uuid.uuid4().hex,
+            share_id=share_id,
             resource_type=target.resource.type,
             resource_id=target.resource.id,
             owner_id=target.owner_id,
@@ -123,8 +149,24 @@ class Sharing:
             expires_at=expires_at,
             parent_share_id=parent_id,
         )
+        if to.type is GranteeType.LINK:
+            return self._issue_link(grant, grantee)  # no event: a link has nobody to notify
         self._grants.create(grant)  # Conflict if they already hold one, or the parent was revoked meanwhile
+        if self._events is not None:
+            self._events.granted(grant)
         return grant
+
+    def _issue_link(self, grant: Grant, request: GranteeRequest) -> IssuedLink:
+        token = new_token()
+        terms = LinkTerms(
+            token_hash=token_hash(token),
+            password_hash=hash_password(request.password) if request.password else "",
+            max_uses=request.max_uses,
+        )
+        stored = replace(grant, link=terms)
+        self._grants.create(stored)
+        url = f"{self._link_base_url}/{token}" if self._link_base_url else ""
+        return IssuedLink(**{f.name: getattr(stored, f.name) for f in fields(Grant)}, token=token, url=url)
 
     def on_resource(self, principal: Principal, resource: ResourceRef) -> list[Grant]:
         """A resource's grants: all of them for the owner, the ones they made for someone holding reshare."""
@@ -147,6 +189,8 @@ class Sharing:
         grant = self._manageable(principal, share_id)
         now = self._clock()
         wanted = grant.permissions if permissions is None else permissions | IMPLIED
+        if grant.grantee.type is GranteeType.LINK and not wanted <= LINK_PERMISSIONS:
+            raise ValidationError("a link allows only view and download", field="permissions")
         expiry = expires_at if change_expiry else grant.expires_at
         if change_expiry and expires_at is not None and expires_at <= now:
             raise ValidationError("expires_at must be in the future", field="expires_at")
@@ -166,7 +210,9 @@ class Sharing:
         """Delete a grant and everything reshared from it."""
         grant = self._manageable(principal, share_id)
         self._grants.delete([grant])
-        self._remove_orphans(grant.resource_type, grant.resource_id)
+        removed = self._remove_orphans(grant.resource_type, grant.resource_id)
+        if self._events is not None:
+            self._events.revoked([grant, *removed])
 
     def incoming(self, principal: Principal, kind: str, status: str, limit: int, cursor: str | None) -> SharedPage:
         """Items shared with the caller (and, for a partner, with their organisation)."""
@@ -209,22 +255,48 @@ class Sharing:
         )
         entries = self._grants.received(grantees, cursor, scope)
         now = self._clock()
-        shown: list[SharedItem] = []
+        shown: list[SharedItem | SharedAlbum] = []
         last = ""
         while True:
             chunk = list(itertools.islice(entries, limit))
             if not chunk:
                 return SharedPage(shown, None)
-            items = self._media.get_many([grant.resource_id for grant, _ in chunk if grant.active(now)])
+            live = [grant for grant, _ in chunk if grant.active(now)]
+            items = self._media.get_many([g.resource_id for g in live if g.resource_type is ResourceType.MEDIA])
+            albums = self._shared_albums(principal, live, kind, status)
             for grant, position in chunk:
-                item = items.get(grant.resource_id)
-                if item is None or not self._listed(principal, item, grant, kind, status, now):
+                entry = self._entry(principal, grant, items, albums, kind, status, now)
+                if entry is None:
                     continue
                 if len(shown) == limit:
                     # One more qualifying entry exists: the page is full and a next one is not empty.
                     return SharedPage(shown, last)
-                shown.append(SharedItem(grant, self._library.view(item)))
+                shown.append(entry)
                 last = position
+
+    def _shared_albums(self, principal: Principal, live: list[Grant], kind: str, status: str) -> dict[str, AlbumView]:
+        # Albums have no kind or status: a filtered listing shows items only.
+        if self._albums is None or kind or status:
+            return {}
+        return self._albums.shared(principal, [g for g in live if g.resource_type is ResourceType.ALBUM])
+
+    def _entry(
+        self,
+        principal: Principal,
+        grant: Grant,
+        items: dict[str, MediaItem],
+        albums: dict[str, AlbumView],
+        kind: str,
+        status: str,
+        now: datetime,
+    ) -> SharedItem | SharedAlbum | None:
+        if grant.resource_type is ResourceType.ALBUM:
+            album = albums.get(grant.resource_id)
+            return SharedAlbum(grant, album) if album is not None else None
+        item = items.get(grant.resource_id)
+        if item is None or not self._listed(principal, item, grant, kind, status, now):
+            return None
+        return SharedItem(grant, self._library.view(item))
 
     @staticmethod
     def _listed(principal: Principal, item: MediaItem, grant: Grant, kind: str, status: str, now: datetime) -> bool:
@@ -240,7 +312,11 @@ class Sharing:
             raise NotFound(f"{resource.type.value} not found")
         return target.shareable(principal, resource.id)
 
-    def _resolve(self, principal: Principal, owner_id: str, grantee: GranteeRequest) -> Grantee:
+    def _resolve(self, principal: Principal, owner_id: str, grantee: GranteeRequest, share_id: str) -> Grantee:
+        if grantee.type is GranteeType.LINK:
+            return Grantee(GranteeType.LINK, share_id, "link")
+        if grantee.password or grantee.max_uses is not None:
+            raise ValidationError("password and max_uses are for links only", field="grantee")
         if grantee.type is GranteeType.ORG:
             if not grantee.org:
                 raise ValidationError("an organisation grant needs org", field="grantee.org")
@@ -283,15 +359,18 @@ class Sharing:
                 pending.append(child)
         self._remove_orphans(parent.resource_type, parent.resource_id)
 
-    def _remove_orphans(self, resource_type: ResourceType, resource_id: str) -> None:
-        """Delete reshares whose parent is gone, level by level (a reshare made during a revoke included)."""
+    def _remove_orphans(self, resource_type: ResourceType, resource_id: str) -> list[Grant]:
+        """Delete reshares whose parent is gone, level by level (a reshare made during a revoke included); the
+        grants it deleted."""
+        removed: list[Grant] = []
         while True:
             grants = self._grants.on_resource(resource_type, resource_id)
             present = {grant.share_id for grant in grants}
             orphans = [g for g in grants if g.parent_share_id and g.parent_share_id not in present]
             if not orphans:
-                return
+                return removed
             self._grants.delete(orphans)
+            removed.extend(orphans)
 
 
 def _covering(target: SharedAccess, wanted: frozenset[Permission], now: datetime) -> Grant:

@@ -293,8 +293,9 @@ class UploadService:
 
     # --- versions -------------------------------------------------------------------------------
     def versions(self, principal: Principal, media_id: str) -> list[ObjectVersion]:
-        """Every stored version of the item's original, newest first."""
-        item = authorize(principal, Action.READ, self._repository.get(media_id))
+        """Every stored version of the item's original, newest first (its owner's and admins' only: a grantee sees
+        the current version, never what the owner replaced)."""
+        item = authorize(principal, Action.HISTORY, self._repository.get(media_id))
         return self._storage.list_versions(item.object_key)
 
     def restore_version(self, principal: Principal, media_id: str, version_id: str, quota_bytes: int) -> MediaItem:

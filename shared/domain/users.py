@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -48,6 +48,9 @@ class UserRepository(Protocol):
 
     def find_by_email(self, email: str) -> User | None:
         """The account with this email address (case-insensitive), or None."""
+
+    def partners_of(self, org: str) -> Iterator[str]:
+        """The ids of the organisation's partner accounts."""
 
     def save_profile(self, user: User) -> None:
         """Refresh username, email, role, org and last-seen (never status or quota)."""

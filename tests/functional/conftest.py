@@ -45,7 +45,13 @@ def fresh_containers() -> None:
     """Every entry point but the authorizer builds a new container from the environment on its next call."""
     import app
 
-    for entry_point in (app.api_services, app.processor_services, app.analyzer_services, app.janitor_services):
+    for entry_point in (
+        app.api_services,
+        app.processor_services,
+        app.analyzer_services,
+        app.janitor_services,
+        app.notifier_services,
+    ):
         entry_point.replace(None)
 
 

@@ -67,3 +67,12 @@ def test_admin_lists_users_and_promotes_one_over_http(stack: DevStack) -> None:
         requests.put(url, json={"role": "partner", "partner_org": "globex"}, headers=admin, timeout=10)
     user = {"Authorization": f"Bearer {password_token(stack.issuer, 'alice')}"}
     assert requests.get(f"{stack.api_url}/admin/users", headers=user, timeout=10).status_code == 403
+
+
+def test_adapter_renews_a_cached_token_the_realm_stopped_accepting(realm: IdentityServer) -> None:
+    # GIVEN an adapter holding a token signed with a key the realm then retires
+    admin = KeycloakAdmin(realm.issuer, "media-vault-admin-cli", "dev-admin-secret")
+    assert admin.search_users("pat", 0, 10)
+    realm.realm.rotate(retire_old=True)
+    # WHEN it calls again before that token would expire THEN it fetches a new one and the call succeeds
+    assert [u.username for u in admin.search_users("pat", 0, 10)] == ["pat"]

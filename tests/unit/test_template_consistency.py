@@ -7,8 +7,11 @@ from typing import Any
 import pytest
 
 from infra.local.provision import load_template
+from shared.adapters.dynamo.albums import AlbumModel
+from shared.adapters.dynamo.audit import AuditModel
 from shared.adapters.dynamo.grants import ShareModel
 from shared.adapters.dynamo.media_model import MediaModel
+from shared.adapters.dynamo.notifications import NotificationModel
 from shared.adapters.dynamo.users import UserModel
 from shared.config import Settings
 from shared.domain.media import ORIGINALS_PREFIX
@@ -22,7 +25,15 @@ def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("logical_id", "model_class"), [("MediaTable", MediaModel), ("UsersTable", UserModel), ("SharesTable", ShareModel)]
+    ("logical_id", "model_class"),
+    [
+        ("MediaTable", MediaModel),
+        ("UsersTable", UserModel),
+        ("SharesTable", ShareModel),
+        ("AlbumsTable", AlbumModel),
+        ("NotificationsTable", NotificationModel),
+        ("AuditTable", AuditModel),
+    ],
 )
 def test_table_keys_attributes_and_indexes_match_the_pynamodb_model(logical_id: str, model_class: Any) -> None:
     table = RESOURCES[logical_id]["Properties"]
@@ -37,6 +48,13 @@ def test_table_keys_attributes_and_indexes_match_the_pynamodb_model(logical_id: 
         i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in model["global_secondary_indexes"]
     }
     assert template_indexes == model_indexes
+    template_local = {
+        i["IndexName"]: (_keys(i["KeySchema"]), i["Projection"]) for i in table.get("LocalSecondaryIndexes", [])
+    }
+    model_local = {
+        i["index_name"]: (_keys(i["key_schema"]), i["projection"]) for i in model.get("local_secondary_indexes", [])
+    }
+    assert template_local == model_local
 
 
 def test_only_originals_trigger_processing() -> None:

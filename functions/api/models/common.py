@@ -16,6 +16,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from shared.domain.link_secrets import TOKEN_PATTERN
+
 # Models build their validators on first use (defer_build): a cold container pays only for the routes it serves.
 
 # Dates outside this range are typos or probes; the bound also keeps timezone arithmetic from overflowing.
@@ -80,8 +82,11 @@ Timestamp = Annotated[
 
 MediaId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ShareId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+AlbumId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+NotificationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 VersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+=-]{1,1024}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,255}$")]
+LinkToken = Annotated[str, StringConstraints(pattern=TOKEN_PATTERN)]
 
 # Path parameters by name: a route's placeholders must all be here (checked when the route registers).
 _DEFERRED = ConfigDict(defer_build=True)
@@ -90,12 +95,18 @@ PATH_PARAMETERS: dict[str, TypeAdapter[Any]] = {
     "version_id": TypeAdapter(VersionId, config=_DEFERRED),
     "user_id": TypeAdapter(UserId, config=_DEFERRED),
     "share_id": TypeAdapter(ShareId, config=_DEFERRED),
+    "album_id": TypeAdapter(AlbumId, config=_DEFERRED),
+    "token": TypeAdapter(LinkToken, config=_DEFERRED),
+    "notification_id": TypeAdapter(NotificationId, config=_DEFERRED),
 }
 PATH_DESCRIPTIONS = {
     "media_id": "a media item's id (32 hexadecimal characters)",
     "version_id": "a version id from GET /media/{media_id}/versions",
     "user_id": "a realm user's id",
     "share_id": "a grant's id (32 hexadecimal characters)",
+    "album_id": "an album's id (32 hexadecimal characters)",
+    "token": "a share link's token (43 URL-safe base64 characters)",
+    "notification_id": "a notification's id (32 hexadecimal characters)",
 }
 
 

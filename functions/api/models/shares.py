@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
+from functions.api.models.albums import Album
 from functions.api.models.common import Body, Query, Reply, Timestamp, UtcInstant
 from functions.api.models.media import Media
-from shared.domain.grants import Grant, GranteeType, Permission, ResourceType
+from shared.domain.grants import LINK_PERMISSIONS, Grant, GranteeType, IssuedLink, Permission, ResourceType
 from shared.domain.media import MediaKind, MediaStatus
-from shared.domain.sharing import MAX_PAGE, GranteeRequest, GrantPage, SharedPage
+from shared.domain.sharing import MAX_PAGE, GranteeRequest, GrantPage, SharedAlbum, SharedPage
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 OrgName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,100}$")]
@@ -38,7 +39,14 @@ class OrgGrantee(Body):
     org: OrgName
 
 
-Grantee = Annotated[UserGrantee | OrgGrantee, Field(discriminator="type")]
+class LinkGrantee(Body):
+    """Whoever holds the link's token (shown once, in the reply): view and download only."""
+
+    type: Literal["link"]
+
+
+Grantee = Annotated[UserGrantee | OrgGrantee | LinkGrantee, Field(discriminator="type")]
+MAX_LINK_USES = 1_000_000
 
 
 def _future(value: str | None) -> datetime | None:
@@ -51,9 +59,24 @@ class ShareCreate(Body):
     grantee: Grantee
     permissions: list[Permission] = Field(min_length=1, max_length=len(Permission))
     expires_at: UtcInstant | None = Field(default=None, description="the grant stops working then (no offset: UTC)")
+    password: str | None = Field(
+        default=None, min_length=8, max_length=128, description="links only: asked for in X-Link-Password"
+    )
+    max_uses: int | None = Field(default=None, ge=1, le=MAX_LINK_USES, description="links only: opens + downloads")
+
+    @model_validator(mode="after")
+    def _link_terms_for_links(self) -> ShareCreate:
+        if not isinstance(self.grantee, LinkGrantee):
+            if self.password is not None or self.max_uses is not None:
+                raise ValueError("password and max_uses are for link grants only")
+        elif not set(self.permissions) <= LINK_PERMISSIONS:
+            raise ValueError("a link allows only view and download")
+        return self
 
     def grantee_request(self) -> GranteeRequest:
         """The domain's grantee request."""
+        if isinstance(self.grantee, LinkGrantee):
+            return GranteeRequest(GranteeType.LINK, password=self.password or "", max_uses=self.max_uses)
         if isinstance(self.grantee, OrgGrantee):
             return GranteeRequest(GranteeType.ORG, org=self.grantee.org)
         return GranteeRequest(GranteeType.USER, username=self.grantee.username or "", email=self.grantee.email or "")
@@ -88,12 +111,24 @@ class GranteeView(Reply):
     name: str = Field(description="the username (or organisation) it was granted to")
 
 
+class LinkStats(Reply):
+    """A link grant's terms and counters (never its token or password)."""
+
+    password_protected: bool
+    max_uses: int | None
+    uses: int = Field(description="successful opens and downloads")
+    views: int
+    downloads: int
+
+
 class Share(Reply):
-    """One grant."""
+    """One grant; a link's `token` and `url` are shown in the reply that creates it, and never again."""
 
     share_id: str
     resource_type: ResourceType
-    media_id: str
+    resource_id: str = Field(description="the item's or the album's id")
+    media_id: str | None = Field(description="the item, for a grant on an item")
+    album_id: str | None = Field(default=None, description="the album, for a grant on an album")
     owner_id: str
     grantee: GranteeView
     permissions: list[Permission]
@@ -102,6 +137,9 @@ class Share(Reply):
     created_at: Timestamp
     expires_at: Timestamp | None
     status: Literal["active", "expired"]
+    link: LinkStats | None = None
+    token: str | None = None
+    url: str | None = None
 
     @classmethod
     def of(cls, grant: Grant) -> Share:
@@ -109,7 +147,9 @@ class Share(Reply):
         return cls(
             share_id=grant.share_id,
             resource_type=grant.resource_type,
-            media_id=grant.resource_id,
+            resource_id=grant.resource_id,
+            media_id=grant.resource_id if grant.resource_type is ResourceType.MEDIA else None,
+            album_id=grant.resource_id if grant.resource_type is ResourceType.ALBUM else None,
             owner_id=grant.owner_id,
             grantee=GranteeView(type=grant.grantee.type, id=grant.grantee.id, name=grant.grantee.display),
             permissions=sorted(grant.permissions),
@@ -118,6 +158,17 @@ class Share(Reply):
             created_at=grant.created_at,
             expires_at=grant.expires_at,
             status="active" if grant.active(datetime.now(UTC)) else "expired",
+            link=LinkStats(
+                password_protected=grant.link.protected,
+                max_uses=grant.link.max_uses,
+                uses=grant.link.uses,
+                views=grant.link.views,
+                downloads=grant.link.downloads,
+            )
+            if grant.link is not None
+            else None,
+            token=grant.token if isinstance(grant, IssuedLink) else None,
+            url=(grant.url or None) if isinstance(grant, IssuedLink) else None,
         )
 
 
@@ -140,10 +191,11 @@ class SharePage(Reply):
 
 
 class SharedMedia(Reply):
-    """An item shared with the caller and the grant it came through."""
+    """An item (`media`) or an album (`album`) shared with the caller, and the grant it came through."""
 
     share: Share
-    media: Media
+    media: Media | None = None
+    album: Album | None = None
 
 
 class SharedMediaPage(Reply):
@@ -156,7 +208,12 @@ class SharedMediaPage(Reply):
     def of(cls, page: SharedPage) -> SharedMediaPage:
         """The response for a page of shared items."""
         return cls(
-            items=[SharedMedia(share=Share.of(s.grant), media=Media.of(s.view)) for s in page.items],
+            items=[
+                SharedMedia(share=Share.of(s.grant), album=Album.of(s.view))
+                if isinstance(s, SharedAlbum)
+                else SharedMedia(share=Share.of(s.grant), media=Media.of(s.view))
+                for s in page.items
+            ],
             next_cursor=page.cursor,
         )
 

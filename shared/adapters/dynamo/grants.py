@@ -2,22 +2,24 @@
 
 Indexes: share-id-index (a share id names its grant), grantee-index (what was shared with someone, newest
 first) and grantor-index (what someone shared). Listing cursors are the index position, signed per listing.
+A link grant (grantee "link#<share_id>") has a second item, "token#<hash>" / "token", naming its key: written and
+deleted in one transaction with it, it finds the grant from a token without a scan. It carries no indexed
+attribute, so it never shows up in an index.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
-from pynamodb.connection import Connection
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from shared.adapters.cursors import CursorSigner
-from shared.adapters.dynamo.conditions import bind, conditional_write
+from shared.adapters.dynamo.conditions import bind, conditional_write, transaction
 from shared.config import get_settings
 from shared.domain.errors import Conflict, NotFound, ValidationError
 from shared.domain.grants import (
@@ -25,6 +27,7 @@ from shared.domain.grants import (
     Grant,
     Grantee,
     GranteeType,
+    LinkTerms,
     Permission,
     ResourceRef,
     ResourceType,
@@ -82,18 +85,61 @@ class ShareModel(Model):
     # Unique per grant, ordered by time: two grants made in the same microsecond still page apart.
     created_sort = UnicodeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)
+    # Link grants only.
+    token_hash = UnicodeAttribute(null=True)
+    password_hash = UnicodeAttribute(null=True)
+    max_uses = NumberAttribute(null=True)
+    uses = NumberAttribute(null=True)
+    views = NumberAttribute(null=True)
+    downloads = NumberAttribute(null=True)
+    failed_attempts = NumberAttribute(null=True)
+    failed_since = UTCDateTimeAttribute(null=True)
 
     share_id_index = ShareIdIndex()
     grantee_index = GranteeIndex()
     grantor_index = GrantorIndex()
 
 
+class LinkTokenModel(Model):
+    """A link token's hash -> the key of its grant, in the shares table."""
+
+    class Meta:
+        table_name = get_settings().shares_table
+        region = get_settings().region
+
+    resource = UnicodeAttribute(hash_key=True)  # "token#<sha256 hex>"
+    grantee = UnicodeAttribute(range_key=True)  # "token"
+    target_resource = UnicodeAttribute()
+    target_grantee = UnicodeAttribute()
+
+
+_POINTER_SORT = "token"
+_NO_LINK = "link not found"
 _RECEIVED_CURSOR = frozenset({"resource", "grantee", "created_sort"})
 _MADE_CURSOR = frozenset({"resource", "grantee", "granted_by", "created_sort"})
 
 
 def _resource_key(resource_type: ResourceType, resource_id: str) -> str:
     return f"{resource_type.value}#{resource_id}"
+
+
+def _token_key(token_hash: str) -> str:
+    return f"token#{token_hash}"
+
+
+def _link_terms(model: ShareModel) -> LinkTerms | None:
+    if not model.token_hash:
+        return None
+    return LinkTerms(
+        token_hash=model.token_hash,
+        password_hash=model.password_hash or "",
+        max_uses=int(model.max_uses) if model.max_uses is not None else None,
+        uses=int(model.uses or 0),
+        views=int(model.views or 0),
+        downloads=int(model.downloads or 0),
+        failed_attempts=int(model.failed_attempts or 0),
+        failed_since=model.failed_since,
+    )
 
 
 def _to_grant(model: ShareModel) -> Grant:
@@ -110,6 +156,7 @@ def _to_grant(model: ShareModel) -> Grant:
         created_at=model.created_at,
         expires_at=model.expires_at,
         parent_share_id=model.parent_share_id or "",
+        link=_link_terms(model),
     )
 
 
@@ -118,6 +165,7 @@ class DynamoGrantRepository:
 
     def __init__(self, table_name: str, region: str, *, cursor_key: str = "") -> None:
         bind(ShareModel, table_name, region)
+        bind(LinkTokenModel, table_name, region)
         self._region = region
         self._cursor_key = cursor_key
 
@@ -158,14 +206,28 @@ class DynamoGrantRepository:
             created_sort=f"{grant.created_at.isoformat()}#{grant.share_id}",
             expires_at=grant.expires_at,
         )
+        link = grant.link
+        if link is not None:
+            model.token_hash = link.token_hash
+            model.password_hash = link.password_hash or None
+            model.max_uses = link.max_uses
+            model.uses, model.views, model.downloads = 0, 0, 0
         parent = self.get(grant.parent_share_id) if grant.parent_share_id else None
         if grant.parent_share_id and parent is None:
             raise Conflict("the grant this reshare comes from was revoked")
         refusal = Conflict("this grantee already holds a grant on the item; change it with PATCH /shares/{share_id}")
-        with conditional_write(refusal), TransactWrite(connection=Connection(region=self._region)) as transaction:
-            transaction.save(model, condition=ShareModel.grantee.does_not_exist())
+        with conditional_write(refusal), transaction(self._region) as write:
+            write.save(model, condition=ShareModel.grantee.does_not_exist())
+            if link is not None:
+                pointer = LinkTokenModel(
+                    _token_key(link.token_hash),
+                    _POINTER_SORT,
+                    target_resource=model.resource,
+                    target_grantee=model.grantee,
+                )
+                write.save(pointer, condition=LinkTokenModel.resource.does_not_exist())
             if parent is not None:
-                transaction.condition_check(
+                write.condition_check(
                     ShareModel,
                     _resource_key(parent.resource_type, parent.resource_id),
                     parent.grantee.key,
@@ -190,7 +252,13 @@ class DynamoGrantRepository:
             model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
             try:
                 with conditional_write(NotFound("share not found")):
-                    model.delete(condition=ShareModel.share_id == grant.share_id)
+                    if grant.link is None:
+                        model.delete(condition=ShareModel.share_id == grant.share_id)
+                        continue
+                    # A link's token stops resolving in the same step as its grant goes.
+                    with transaction(self._region) as write:
+                        write.delete(model, condition=ShareModel.share_id == grant.share_id)
+                        write.delete(LinkTokenModel(_token_key(grant.link.token_hash), _POINTER_SORT))
             except NotFound:
                 continue
 
@@ -220,3 +288,46 @@ class DynamoGrantRepository:
 
     def _signer(self) -> CursorSigner:
         return CursorSigner(self._cursor_key.encode())
+
+    def by_token(self, token_hash: str) -> Grant | None:
+        """The link grant a token hash names: its pointer, then the grant itself, both read consistently."""
+        try:
+            pointer = LinkTokenModel.get(_token_key(token_hash), _POINTER_SORT, consistent_read=True)
+            model = ShareModel.get(pointer.target_resource, pointer.target_grantee, consistent_read=True)
+        except (LinkTokenModel.DoesNotExist, ShareModel.DoesNotExist):
+            return None
+        return _to_grant(model) if model.token_hash == token_hash else None
+
+    def count_link_use(self, grant: Grant, *, download: bool) -> None:
+        """ADD one use (and one view or download) only while uses < max_uses, on the grant still stored."""
+        counter = ShareModel.downloads if download else ShareModel.views
+        model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
+        uses_left = ShareModel.max_uses.does_not_exist() | (ShareModel.uses < ShareModel.max_uses)
+        with conditional_write(NotFound(_NO_LINK)):
+            model.update(
+                actions=[ShareModel.uses.add(1), counter.add(1)],
+                condition=(ShareModel.share_id == grant.share_id) & uses_left,
+            )
+
+    def record_link_failure(self, grant: Grant, now: datetime, window_seconds: int) -> None:
+        """ADD one failure to a window that is still open, else open a new window at one; losing the race between
+        the two retries, so concurrent failures are all counted."""
+        model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
+        cutoff = now - timedelta(seconds=window_seconds)
+        same_grant = ShareModel.share_id == grant.share_id
+        open_window = same_grant & (ShareModel.failed_since >= cutoff)
+        closed_window = same_grant & (ShareModel.failed_since.does_not_exist() | (ShareModel.failed_since < cutoff))
+        attempts: list[tuple[list[Action], Any]] = [
+            ([ShareModel.failed_attempts.add(1)], open_window),
+            ([ShareModel.failed_attempts.set(1), ShareModel.failed_since.set(now)], closed_window),
+        ]
+        for _ in range(3):
+            for actions, condition in attempts:
+                try:
+                    with conditional_write(Conflict("the throttle window changed")):
+                        model.update(actions=actions, condition=condition)
+                    return
+                except Conflict:
+                    continue
+            if self.get(grant.share_id) is None:
+                return  # revoked meanwhile: nothing is left to throttle

@@ -6,13 +6,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from shared.adapters.cursors import CursorSigner
-from shared.adapters.dynamo.conditions import bind, conditional_write
+from shared.adapters.dynamo.conditions import bind, conditional_write, transaction
 from shared.adapters.dynamo.media_model import (
     PENDING_SHARDS,
     TRASH_SHARDS,
@@ -231,7 +229,7 @@ class DynamoMediaRepository:
             MediaModel.sha256.set(before.sha256) if before.sha256 else MediaModel.sha256.remove(),
             MediaModel.owner_sha256.set(checksum_key) if checksum_key else MediaModel.owner_sha256.remove(),
         ]
-        with conditional_write(refusal), TransactWrite(connection=Connection(region=self._region)) as write:
+        with conditional_write(refusal), transaction(self._region) as write:
             write.update(MediaModel(item.media_id), actions=actions, condition=condition)
             release_within(write, item.owner_id, item.size)
         floor_at_zero(item.owner_id)
@@ -239,7 +237,7 @@ class DynamoMediaRepository:
     def _delete_releasing(self, item: MediaItem, condition: Condition, refusal: DomainError) -> None:
         """One transaction: the conditional delete and the release of the item's bytes, so of any number of
         concurrent deleters only the one whose condition holds gives the bytes back."""
-        with conditional_write(refusal), TransactWrite(connection=Connection(region=self._region)) as write:
+        with conditional_write(refusal), transaction(self._region) as write:
             write.delete(MediaModel(item.media_id), condition=condition)
             release_within(write, item.owner_id, item.stored_bytes)
         floor_at_zero(item.owner_id)

@@ -150,6 +150,8 @@ class MediaModel(Model):
     moderation = JSONAttribute(null=True)
     flagged = BooleanAttribute(default=False)
     ai_description = JSONAttribute(null=True)
+    # The owner's albums holding the item (shared/adapters/dynamo/albums.py writes it with each membership).
+    album_ids = UnicodeSetAttribute(null=True)
     owner_index = OwnerIndex()
     owner_taken_index = OwnerTakenIndex()
     checksum_index = ChecksumIndex()
@@ -213,6 +215,7 @@ def to_item(model: MediaModel) -> MediaItem:
         flagged=bool(model.flagged),
         ai_description=dict(model.ai_description or {}),
         superseded=_superseded(model.superseded),
+        album_ids=frozenset(model.album_ids or ()),
     )
 
 

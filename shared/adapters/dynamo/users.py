@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
@@ -34,6 +36,17 @@ class EmailIndex(GlobalSecondaryIndex["UserModel"]):
     email_key = UnicodeAttribute(hash_key=True)
 
 
+class OrgIndex(GlobalSecondaryIndex["UserModel"]):
+    """Partners by organisation (sparse: only partners carry org_key)."""
+
+    class Meta:
+        index_name = "org-index"
+        projection = KeysOnlyProjection()
+
+    org_key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
 class UserModel(Model):
     """The users table (keys mirror infra/template.yaml; a test keeps them in step)."""
 
@@ -55,9 +68,11 @@ class UserModel(Model):
     # Lookup keys: absent when empty (an index key cannot be ""), lower-cased so lookups ignore case.
     username_key = UnicodeAttribute(null=True)
     email_key = UnicodeAttribute(null=True)
+    org_key = UnicodeAttribute(null=True)
 
     username_index = UsernameIndex()
     email_index = EmailIndex()
+    org_index = OrgIndex()
 
 
 def _lookup_key(value: str) -> str | None:
@@ -66,6 +81,10 @@ def _lookup_key(value: str) -> str | None:
 
 def _set_or_remove(attribute: UnicodeAttribute, value: str | None) -> Action:
     return attribute.set(value) if value is not None else attribute.remove()
+
+
+def _org_key(user: User) -> str | None:
+    return user.partner_org or None if user.role is Role.PARTNER else None
 
 
 def _to_user(model: UserModel) -> User:
@@ -109,6 +128,7 @@ class DynamoUserRepository:
             last_seen_at=user.last_seen_at,
             username_key=_lookup_key(user.username),
             email_key=_lookup_key(user.email),
+            org_key=_org_key(user),
         )
         try:
             with conditional_write(Conflict(f"user {user.user_id} already exists")):
@@ -135,6 +155,11 @@ class DynamoUserRepository:
             return self.get(entry.user_id)
         return None
 
+    def partners_of(self, org: str) -> Iterator[str]:
+        """The ids of the organisation's partner accounts (the index lags the table by moments)."""
+        for entry in UserModel.org_index.query(org):
+            yield entry.user_id
+
     def save_profile(self, user: User) -> None:
         """Refresh the realm-owned fields and last-seen; status and quota stay as they are."""
         with conditional_write(NotFound("user not found")):
@@ -147,6 +172,7 @@ class DynamoUserRepository:
                     UserModel.last_seen_at.set(user.last_seen_at),
                     _set_or_remove(UserModel.username_key, _lookup_key(user.username)),
                     _set_or_remove(UserModel.email_key, _lookup_key(user.email)),
+                    _set_or_remove(UserModel.org_key, _org_key(user)),
                 ],
                 condition=UserModel.user_id.exists(),
             )

@@ -1,0 +1,74 @@
+"""What the HTTP benchmarks share: timing, percentile rows against a baseline, a local stack, seeded items."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from infra.local.stack import DevStack, Ports
+from tests.conftest import free_port
+
+SAMPLES = 300
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which `fraction` of the values fall (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[], object], samples: int = SAMPLES) -> list[float]:
+    """Seconds per call of fn over `samples` calls, after one warm-up call."""
+    fn()
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def row(name: str, timings: list[float], baseline: list[float] | None = None) -> str:
+    """One report line: p50 and p99 in ms, and the p50 ratio against the baseline's."""
+    p50, p99 = statistics.median(timings) * 1000, percentile(timings, 0.99) * 1000
+    ratio = f"  ratio p50 {statistics.median(timings) / statistics.median(baseline):.2f}x" if baseline else ""
+    return f"  {name:<38} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{ratio}"
+
+
+def running_stack(log_dir: Path) -> Iterator[DevStack]:
+    """A quiet local stack on free ports, stopped afterwards (for module fixtures)."""
+    ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
+    dev = DevStack(ports, log_dir=log_dir, extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"})
+    dev.start()
+    try:
+        yield dev
+    finally:
+        dev.stop()
+
+
+def seed_ready_items(dynamodb: Any, table: str, owner: str, count: int) -> list[str]:
+    """Write `count` ready photo records of `owner` straight to the media table (25 per batch); their ids."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids: list[str] = []
+    for batch_start in range(0, count, 25):
+        batch = []
+        for n in range(batch_start, min(count, batch_start + 25)):
+            media_id = uuid.uuid4().hex
+            ids.append(media_id)
+            created = (start + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+            item = {
+                "media_id": {"S": media_id}, "owner_id": {"S": owner}, "created_at": {"S": created},
+                "updated_at": {"S": created}, "status": {"S": "ready"}, "kind": {"S": "image"},
+                "filename": {"S": f"photo-{n}.jpg"}, "content_type": {"S": "image/jpeg"}, "size": {"N": "123456"},
+                "object_key": {"S": f"originals/{owner}/{media_id}"}, "taken_sort": {"S": created},
+                "search_text": {"S": f"photo-{n}.jpg"}, "revision": {"N": "0"}, "title": {"S": ""},
+                "description": {"S": ""}, "location_visible": {"BOOL": False},
+            }  # fmt: skip
+            batch.append({"PutRequest": {"Item": item}})
+        dynamodb.batch_write_item(RequestItems={table: batch})
+    return ids
