@@ -135,6 +135,8 @@ class Sharing:
         parent_id = ""
         if target.owner_id != principal.sub:
             parent = _covering(target, wanted, now)
+            if parent.grantee.type is GranteeType.ORG and not self._partner_of(to, parent.grantee.id):
+                raise Forbidden("what was shared with an organisation can be reshared only inside it")
             parent_id = parent.share_id
             expires_at = _earliest(expires_at, parent.expires_at)
         grant = Grant(
@@ -335,6 +337,13 @@ class Sharing:
             raise ValidationError("the owner already holds every permission", field="grantee")
         return Grantee(GranteeType.USER, user.user_id, user.username)
 
+    def _partner_of(self, grantee: Grantee, org: str) -> bool:
+        """True when the grantee is a partner account of the organisation."""
+        if grantee.type is not GranteeType.USER:
+            return False
+        user = self._users.get(grantee.id)
+        return user is not None and user.role is Role.PARTNER and user.partner_org == org
+
     def _manageable(self, principal: Principal, share_id: str) -> Grant:
         grant = self._grants.get(share_id)
         if grant is None or principal.sub not in (grant.granted_by, grant.owner_id):
@@ -376,7 +385,8 @@ class Sharing:
 def _covering(target: SharedAccess, wanted: frozenset[Permission], now: datetime) -> Grant:
     """The caller's live grant on this very resource with reshare that holds everything wanted (the new grant
     hangs from it, so revoking it removes the reshare). An album's grant reshares the album, not its items."""
-    for grant, permissions in target.held:
+    # A person's own grant first: a reshare from it may go to anyone, one from their organisation's only inside it.
+    for grant, permissions in sorted(target.held, key=lambda held: held[0].grantee.type is GranteeType.ORG):
         if grant.resource == target.resource and grant.active(now) and permissions >= wanted | {Permission.RESHARE}:
             return grant
     raise Forbidden("a reshare cannot grant more than you hold")

@@ -305,3 +305,17 @@ def test_purging_an_item_removes_its_grants(vault: Vault, photo: str) -> None:
     assert vault.call("alice", "DELETE", f"/trash/{photo}").status_code == 204
     assert body(vault.call("alice", "GET", "/shares/outgoing"))["items"] == []
     assert vault.call("bob", "GET", f"/media/{photo}").status_code == 404
+
+
+def test_what_was_shared_with_an_org_is_reshared_only_inside_it(vault: Vault, photo: str, tokens: TokenFactory) -> None:
+    # GIVEN acme may view and reshare alice's photo, and acme has a second partner, pia
+    pia = tokens.token("pat", sub="user-pia", preferred_username="pia", email="pia@example.test")
+    assert vault.api.call("GET", "/me", pia).status_code == 200
+    vault.grant("alice", photo, org("acme"), ["view", "reshare"])
+    # WHEN pat reshares it outside acme THEN it is refused
+    assert_error(vault.share("pat", photo, user("bob"), ["view"]), 403)
+    assert_error(vault.share("pat", photo, user("gina"), ["view"]), 403)
+    assert_error(vault.share("pat", photo, {"type": "link"}, ["view"]), 403)
+    # WHEN pat reshares it to pia, inside acme THEN pia reads it
+    vault.grant("pat", photo, user("pia"), ["view"])
+    assert vault.api.call("GET", f"/media/{photo}", pia).status_code == 200
