@@ -14,13 +14,29 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Chalice, CloudWatchEvent, SQSEvent
 
 from functions import authorizer
-from functions.api import albums, audit, health, links, media, notifications, openapi, routing, shares, uploads, users
+from functions.api import (
+    albums,
+    analytics,
+    audit,
+    health,
+    links,
+    media,
+    notifications,
+    openapi,
+    routing,
+    shares,
+    uploads,
+    users,
+)
+from functions.api import maintenance as maintenance_api
+from functions.api import moderation as moderation_api
 from functions.api.middleware import http_middleware
 from functions.containers import Lazy
 from functions.containers.api import ApiContainer
 
 if TYPE_CHECKING:
     from functions.containers.jobs import AnalyzerContainer, JanitorContainer, NotifierContainer, ProcessorContainer
+    from functions.containers.maintenance import MaintainerContainer
 
 app = Chalice(app_name="media-vault")
 app.register_middleware(http_middleware, "http")
@@ -31,6 +47,9 @@ for blueprint in (health.bp, openapi.bp, users.bp, uploads.bp, media.bp, shares.
 app.register_blueprint(audit.bp)
 app.register_blueprint(links.bp)
 app.register_blueprint(albums.bp)
+app.register_blueprint(analytics.bp)
+app.register_blueprint(moderation_api.bp)
+app.register_blueprint(maintenance_api.bp)
 
 
 def _processor_container() -> ProcessorContainer:
@@ -99,3 +118,21 @@ def janitor(event: CloudWatchEvent) -> dict[str, int]:
     """Hourly upkeep: uploads whose bytes never came give their quota back; old trash is deleted for good."""
     context: Any = event.context  # Lambda's context object (Chalice types it loosely)
     return janitor_services().janitor.sweep(datetime.now(UTC), lambda: context.get_remaining_time_in_millis() / 1000)
+
+
+def _maintainer_container() -> MaintainerContainer:
+    from functions.containers.maintenance import MaintainerContainer
+
+    return MaintainerContainer.from_env()
+
+
+maintainer_services: Lazy[MaintainerContainer] = Lazy(_maintainer_container)
+MAINTENANCE_QUEUE_ARN_PLACEHOLDER = "arn:aws:sqs:us-east-1:000000000000:media-vault-maintenance"
+
+
+@app.on_sqs_message(queue_arn=MAINTENANCE_QUEUE_ARN_PLACEHOLDER, batch_size=1, name="maintainer")
+def maintainer(event: SQSEvent) -> dict[str, Any]:
+    """Admins' maintenance jobs (reprocess, reconcile), one bounded step per message."""
+    from functions.processing.maintainer import handle_batch
+
+    return handle_batch(event.to_dict(), event.context, maintainer_services())

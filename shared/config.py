@@ -26,6 +26,8 @@ class Settings:
     audit_table: str = "media-vault-local-audit"
     # Audit entries expire (DynamoDB TTL) this long after they were written.
     audit_retention_days: int = 400
+    # Analytics counters (per scope and day) and the markers that keep a redelivered event from counting twice.
+    analytics_table: str = "media-vault-local-analytics"
     processing_queue_url: str = ""
     # Identity: the realm URL is the token issuer; the API's client id must be in `aud`.
     oidc_issuer: str = "http://127.0.0.1:8080/realms/media-vault"
@@ -107,6 +109,10 @@ class Settings:
     # Share links are handed out as this URL followed by "/<token>": the API's own GET /links route by default;
     # a deployed stage points it at its API stage URL + "/links" (or a console page that calls that route).
     share_link_base_url: str = "http://127.0.0.1:8000/links"
+
+    # Maintenance jobs (reprocess, reconcile): their table, and the queue their worker (the maintainer) drains.
+    jobs_table: str = "media-vault-local-jobs"
+    maintenance_queue_url: str = ""
 
     @property
     def cursor_key(self) -> str:

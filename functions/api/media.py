@@ -18,7 +18,7 @@ def list_media(query: Listing) -> MediaPage:
     A cursor is valid only with the filters, sort and order of the listing that returned it.
     """
     library = services().media_library
-    page = library.list(principal(bp), query.to_domain(trashed=False), query.limit, query.cursor or None)
+    page = library.list(principal(bp), query.listing(trashed=False), query.limit, query.cursor or None)
     return MediaPage.of(page)
 
 
@@ -26,7 +26,7 @@ def list_media(query: Listing) -> MediaPage:
 def list_trash(query: Listing) -> MediaPage:
     """A page of the caller's trashed media."""
     library = services().media_library
-    page = library.list(principal(bp), query.to_domain(trashed=True), query.limit, query.cursor or None)
+    page = library.list(principal(bp), query.listing(trashed=True), query.limit, query.cursor or None)
     return MediaPage.of(page)
 
 

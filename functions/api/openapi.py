@@ -78,6 +78,7 @@ def _responses(spec: RouteSpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": _SUCCESS_TEXT.get(status, "OK")}
         if spec.response is not None:
             entry["content"] = {"application/json": {"schema": _ref(spec.response)}}
+            entry["content"].update({kind: {"schema": {"type": "string"}} for kind in spec.text_types})
         elif status != 204:
             entry["content"] = {"application/json": {"schema": {"type": "object"}}}
         responses[str(status)] = entry

@@ -69,6 +69,7 @@ class RouteSpec:
     status: int
     other_statuses: tuple[int, ...]
     errors: tuple[int, ...]
+    text_types: tuple[str, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -95,9 +96,11 @@ def route(
     other_statuses: tuple[int, ...] = (),
     errors: tuple[int, ...] = (),
     headers: Mapping[str, str] | None = None,
+    text_types: tuple[str, ...] = (),
 ) -> Callable[[View], View]:
     """Register a view on bp: roles from ROUTE_ROLES, a token unless public, validated path/query/body; `headers`
-    go on every response of the route, errors included."""
+    go on every response of the route, errors included; `text_types` are other media types its success may be
+    answered in (a view returns a Response for those)."""
     placeholders = tuple(part[1:-1] for part in path.split("/") if part.startswith("{"))
     unknown = [name for name in placeholders if name not in PATH_PARAMETERS]
     if unknown:
@@ -123,6 +126,7 @@ def route(
                     status=status,
                     other_statuses=other_statuses,
                     errors=errors,
+                    text_types=text_types,
                 )
             )
 
@@ -134,6 +138,7 @@ def route(
                     if caller.role not in allowed:
                         raise Forbidden("your role does not allow this action")
                     _admitted.set(services().user_directory.admit(caller))
+                    services().analytics_recorder.active(caller)  # once per user and day; never raises
                 arguments: dict[str, Any] = {name: _path_value(name, value) for name, value in path_values.items()}
                 if query is not None:
                     arguments["query"] = _validated(query, _query_mapping(request.query_params), "query")

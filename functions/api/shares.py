@@ -68,9 +68,7 @@ def revoke_share(share_id: str) -> None:
 @route(bp, "/shares/incoming", query=SharedListing, response=SharedMediaPage)
 def incoming_shares(query: SharedListing) -> SharedMediaPage:
     """Items shared with the caller (and with their organisation, for a partner), newest grant first."""
-    page = services().sharing.incoming(
-        principal(bp), _value(query.type), _value(query.status), query.limit, query.cursor or None
-    )
+    page = services().sharing.incoming(principal(bp), query.to_domain(), query.limit, query.cursor or None)
     return SharedMediaPage.of(page)
 
 
@@ -83,11 +81,5 @@ def outgoing_shares(query: GrantListing) -> SharePage:
 @route(bp, "/partner/media", query=SharedListing, response=SharedMediaPage)
 def partner_media(query: SharedListing) -> SharedMediaPage:
     """Media shared with the caller's partner organisation (partners only)."""
-    page = services().sharing.partner_media(
-        principal(bp), _value(query.type), _value(query.status), query.limit, query.cursor or None
-    )
+    page = services().sharing.partner_media(principal(bp), query.to_domain(), query.limit, query.cursor or None)
     return SharedMediaPage.of(page)
-
-
-def _value(choice: object) -> str:
-    return str(getattr(choice, "value", "")) if choice is not None else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice.app import Blueprint
 
-from functions.api.models.settings import Settings, SettingsChange
+from functions.api.models.settings import HistorySearch, QuotaChange, Settings, SettingsHistory, SettingsUpdate
 from functions.api.models.users import Account, RealmUserView, RoleChange, StatusChange, UserList, UserSearch
 from functions.api.routing import current_user, route, services
 
@@ -39,14 +39,35 @@ def set_user_role(user_id: str, body: RoleChange) -> RealmUserView:
 
 @route(bp, "/admin/settings", response=Settings)
 def get_settings_route() -> Settings:
-    """The pipeline's admin settings."""
-    return Settings.of(services().settings_store.load())
+    """The admin settings as stored now, with their version."""
+    return Settings.of(services().settings_administration.current())
 
 
-@route(bp, "/admin/settings", methods=("PUT",), body=SettingsChange, response=Settings)
-def put_settings_route(body: SettingsChange) -> Settings:
-    """Change moderation_threshold (0..1) and/or auto_describe."""
-    store = services().settings_store
-    updated = body.applied_to(store.load())
-    store.save(updated)
-    return Settings.of(updated)
+@route(bp, "/admin/settings", methods=("PUT",), body=SettingsUpdate, response=Settings, errors=(409,))
+def put_settings_route(body: SettingsUpdate) -> Settings:
+    """Change some settings, on the version last read (409 if another change came first); the change is recorded."""
+    return _changed_settings(body)
+
+
+@route(bp, "/admin/settings", methods=("PATCH",), body=SettingsUpdate, response=Settings, errors=(409,))
+def patch_settings_route(body: SettingsUpdate) -> Settings:
+    """Change some settings (as PUT: the fields sent, on the version last read; 409 if it is stale)."""
+    return _changed_settings(body)
+
+
+def _changed_settings(body: SettingsUpdate) -> Settings:
+    admin = current_user()
+    changed = services().settings_administration.change(admin.user_id, admin.username, body.version, body.values())
+    return Settings.of(changed)
+
+
+@route(bp, "/admin/settings/history", query=HistorySearch, response=SettingsHistory)
+def settings_history_route(query: HistorySearch) -> SettingsHistory:
+    """Every change of the settings, newest first: old and new values, who and when."""
+    return SettingsHistory.of(services().settings_administration.history(query.limit, query.before_version))
+
+
+@route(bp, "/admin/users/{user_id}/quota", methods=("PUT",), body=QuotaChange, response=Account, errors=(404,))
+def set_user_quota(user_id: str, body: QuotaChange) -> Account:
+    """Give an account its own storage quota, or (null) return it to the default quota (admins only)."""
+    return Account.of(services().user_directory.set_quota(user_id, body.quota_bytes))

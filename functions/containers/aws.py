@@ -6,18 +6,22 @@ from functools import cached_property
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from functions.containers import Container
 from shared.adapters.analysis import SqsAnalysisRequests
 from shared.adapters.dynamo.albums import DynamoAlbumRepository
+from shared.adapters.dynamo.analytics import DynamoCounterStore
 from shared.adapters.dynamo.grants import DynamoGrantRepository
 from shared.adapters.dynamo.media import DynamoMediaRepository
 from shared.adapters.dynamo.notifications import DynamoNotificationRepository
 from shared.adapters.dynamo.quota import DynamoQuotaLedger
-from shared.adapters.dynamo.settings import DynamoSettingsStore
+from shared.adapters.dynamo.settings import DynamoSettingsStore, environment_defaults
 from shared.adapters.dynamo.users import DynamoUserRepository
 from shared.adapters.storage import S3Storage
+from shared.domain.analytics import AnalyticsRecorder
+from shared.observability import logger, metrics
 
 
 class AwsContainer(Container):
@@ -64,8 +68,9 @@ class AwsContainer(Container):
 
     @cached_property
     def settings_store(self) -> DynamoSettingsStore:
-        """Admin-controlled pipeline settings."""
-        return DynamoSettingsStore(self.settings.settings_table, self.settings.region)
+        """Admin-controlled settings (the environment's values until an admin changes them)."""
+        settings = self.settings
+        return DynamoSettingsStore(settings.settings_table, settings.region, defaults=environment_defaults(settings))
 
     @cached_property
     def analysis_requests(self) -> SqsAnalysisRequests:
@@ -90,3 +95,18 @@ class AwsContainer(Container):
         return DynamoAlbumRepository(
             settings.albums_table, settings.media_table, settings.region, cursor_key=settings.cursor_key
         )
+
+    @cached_property
+    def analytics_store(self) -> DynamoCounterStore:
+        """The analytics counters."""
+        return DynamoCounterStore(self.boto_session.client("dynamodb"), self.settings.analytics_table)
+
+    @cached_property
+    def analytics_recorder(self) -> AnalyticsRecorder:
+        """Counts events as they happen; a failed count is logged and metered, never raised."""
+
+        def report(event_id: str, error: Exception) -> None:
+            logger.warning("an analytics count was lost", extra={"event_id": event_id, "error": repr(error)})
+            metrics.add_metric(name="AnalyticsWriteFailed", unit=MetricUnit.Count, value=1)
+
+        return AnalyticsRecorder(self.analytics_store, on_failure=report)

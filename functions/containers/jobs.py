@@ -53,6 +53,7 @@ class ProcessorContainer(AwsContainer):
             allowed_content_types=settings.allowed_content_types,
             lease_seconds=settings.processing_lease_seconds,
             on_ready=AnalysisOnReady(self.settings_store, self.analysis_requests),
+            on_outcome=self.analytics_recorder.processed,
         )
 
     @cached_property
@@ -102,16 +103,21 @@ class AnalyzerContainer(AwsContainer):
         settings = self.settings
         analyst = LocalAnalyst(
             moderation_provider=settings.moderation_provider,
-            description_provider=settings.description_provider,
+            # Admins choose the description provider (the store's short cache): Bedrock's client comes on first use.
+            description_provider=lambda: self.settings_store.load().description_provider,
             rekognition=boto3.client("rekognition", region_name=settings.region)
             if settings.moderation_provider == "rekognition"
             else None,
-            bedrock=boto3.client("bedrock-runtime", region_name=settings.region)
-            if settings.description_provider == "bedrock"
-            else None,
+            bedrock_factory=lambda: boto3.client("bedrock-runtime", region_name=settings.region),
             bedrock_model_id=settings.bedrock_model_id,
         )
-        return MediaAnalyzer(self.media_repository, self.storage.read_small, analyst, self.settings_store)
+        return MediaAnalyzer(
+            self.media_repository,
+            self.storage.read_small,
+            analyst,
+            self.settings_store,
+            on_flagged=self.analytics_recorder.flagged,
+        )
 
 
 class NotifierContainer(AwsContainer):
@@ -144,11 +150,12 @@ class JanitorContainer(AwsContainer):
             url_ttl_seconds=settings.download_url_ttl_seconds,
             grants=self.grant_repository,
             albums=self.album_repository,
+            on_purged=self.analytics_recorder.purged,
         )
         return Janitor(
             self.media_repository,
             self.storage,
             library.purge_item,
             upload_max_age=timedelta(hours=settings.abandoned_upload_hours),
-            trash_retention=timedelta(days=settings.trash_retention_days),
+            trash_retention=lambda: timedelta(days=self.settings_store.load().trash_retention_days),
         )

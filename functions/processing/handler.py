@@ -31,6 +31,11 @@ def object_created_events(body: str) -> list[ObjectCreated]:
     message = json.loads(body)
     if not isinstance(message, dict):
         raise TypeError("notification body is not a JSON object")
+    reprocess = message.get("reprocess")
+    if isinstance(reprocess, dict):
+        # An admin's reprocess request (shared/adapters/maintenance.py): the item was reopened first; with no
+        # version id or sequencer it goes through the claim alone, never Powertools' replay of the upload's outcome.
+        return [ObjectCreated(bucket=str(reprocess["bucket"]), key=str(reprocess["key"]), size=0)]
     events = []
     for record in message.get("Records", []):
         if not str(record.get("eventName", "")).startswith("ObjectCreated:"):

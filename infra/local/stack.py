@@ -50,6 +50,7 @@ class Ports:
     identity: int = 8080
     api: int = 8000
     dynamodb: int = 4567  # moto's DynamoDB beside LocalStack, which cannot run its own here
+    web: int | None = None  # the web console (clients/web/serve.py); None: not served. `make run` serves it on 8090
 
 
 class DevStack:
@@ -83,6 +84,11 @@ class DevStack:
     def issuer(self) -> str:
         """The realm URL (token issuer)."""
         return f"http://{self.host}:{self.ports.identity}/realms/{REALM}"
+
+    @property
+    def web_url(self) -> str:
+        """The web console's origin."""
+        return f"http://{self.host}:{self.ports.web}"
 
     @property
     def emulator_url(self) -> str:
@@ -122,6 +128,9 @@ class DevStack:
                 "PYTHONPATH": str(ROOT),
             }
         )
+        if self.ports.web is not None:
+            # The console's origin: the identity server's redirects and CORS, and the local API's CORS.
+            env["MEDIA_VAULT_WEB_ORIGINS"] = self.web_url
         if self.emulator == "localstack":
             env["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://{self.host}:{self.ports.dynamodb}"
         env.update(self._extra_env)
@@ -166,8 +175,17 @@ class DevStack:
             self._spawn("worker", "-m", "infra.local.worker", "--function", "processor")
             self._spawn("analyzer", "-m", "infra.local.worker", "--function", "analyzer")
             self._spawn("notifier", "-m", "infra.local.worker", "--function", "notifier")
+            self._spawn("maintainer", "-m", "infra.local.worker", "--function", "maintainer")
+            web = None
+            if self.ports.web is not None:
+                web = self._spawn(
+                    "web", "clients/web/serve.py", "--host", self.host, "--port", str(self.ports.web),
+                    "--api-url", self.api_url, "--issuer", self.issuer,
+                )  # fmt: skip
             wait_for_http(f"{self.issuer}/.well-known/openid-configuration", process=identity)
             wait_for_http(f"{self.api_url}/health", process=api)
+            if web is not None:
+                wait_for_http(f"{self.web_url}/config.json", process=web)
         except BaseException:
             self.stop()
             raise
@@ -200,6 +218,7 @@ class DevStack:
 
 QUICKSTART = """
 Media Vault is running ({emulator}):
+  console    {web}        (sign in as a demo user)
   API        {api}        (GET {api}/health, {api}/openapi.json)
   identity   {issuer}
   emulator   {emulator_url}
@@ -222,14 +241,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--emulator", choices=("moto", "localstack"), default=os.environ.get("EMULATOR", "moto"))
     args = parser.parse_args(argv)
     started = time.monotonic()
-    stack = DevStack(emulator=args.emulator)
+    stack = DevStack(Ports(web=8090), emulator=args.emulator)
     # Ctrl-C and SIGTERM both stop everything (a backgrounded `make run` inherits SIGINT ignored).
     stop_on_signals()
     try:
         stack.start()
         print(
             QUICKSTART.format(
-                emulator=args.emulator, api=stack.api_url, issuer=stack.issuer, emulator_url=stack.emulator_url
+                emulator=args.emulator,
+                web=stack.web_url,
+                api=stack.api_url,
+                issuer=stack.issuer,
+                emulator_url=stack.emulator_url,
             )
             + f"(ready in {time.monotonic() - started:.1f} s)",
             flush=True,

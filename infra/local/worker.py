@@ -20,6 +20,7 @@ QUEUES = {
     "processor": "PROCESSING_QUEUE_URL",
     "analyzer": "ANALYSIS_QUEUE_URL",
     "notifier": "NOTIFICATIONS_QUEUE_URL",
+    "maintainer": "MAINTENANCE_QUEUE_URL",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -36,16 +37,26 @@ class LocalAnalyst:
         self,
         *,
         moderation_provider: str,
-        description_provider: str,
+        description_provider: str | Callable[[], str],
         rekognition: Any = None,
         bedrock: Any = None,
         bedrock_model_id: str = "",
+        bedrock_factory: Callable[[], Any] | None = None,
     ) -> None:
         self._moderation_provider = moderation_provider
-        self._description_provider = description_provider
+        # A callable names the provider in force now (an admin setting); the Bedrock client is then made on first use.
+        self._description_provider = (
+            description_provider if callable(description_provider) else lambda: description_provider
+        )
         self._rekognition = rekognition
         self._bedrock = bedrock
+        self._bedrock_factory = bedrock_factory
         self._model_id = bedrock_model_id
+
+    def _bedrock_client(self) -> Any:
+        if self._bedrock is None and self._bedrock_factory is not None:
+            self._bedrock = self._bedrock_factory()
+        return self._bedrock
 
     @cached_property
     def _moderator(self) -> Moderator:
@@ -61,9 +72,9 @@ class LocalAnalyst:
         from shared.media import describe
 
         offline = describe.OfflineDescriber(sensitive_threshold=threshold)
-        if self._description_provider == "bedrock":
+        if self._description_provider() == "bedrock":
             return describe.BedrockDescriber(
-                self._bedrock, self._model_id, sensitive_threshold=threshold, fallback=offline
+                self._bedrock_client(), self._model_id, sensitive_threshold=threshold, fallback=offline
             )
         return offline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -13,6 +13,7 @@ from shared.domain.errors import Conflict
 from shared.domain.media import MediaItem, MediaKind, MediaStatus
 from shared.domain.policy import Action, authorize
 from shared.domain.principal import Principal
+from shared.domain.settings import SystemSettings
 
 
 class Task(StrEnum):
@@ -22,22 +23,11 @@ class Task(StrEnum):
     DESCRIBE = "describe"
 
 
-@dataclass(frozen=True)
-class SystemSettings:
-    """Admin-controlled switches of the pipeline."""
-
-    moderation_threshold: float = 0.6
-    auto_describe: bool = True
-
-
 class SettingsStore(Protocol):
-    """Where the system settings live."""
+    """Where the system settings live (shared/domain/settings.py: versioned, changed by admins)."""
 
     def load(self) -> SystemSettings:
         """The current settings (defaults when never saved)."""
-
-    def save(self, settings: SystemSettings) -> None:
-        """Replace the settings."""
 
 
 class AnalysisRequests(Protocol):
@@ -107,11 +97,14 @@ class MediaAnalyzer:
         read_rendition: Callable[[str], bytes],
         analyst: ContentAnalyst,
         settings: SettingsStore,
+        on_flagged: Callable[[MediaItem], None] | None = None,
     ) -> None:
         self._repository = repository
         self._read = read_rendition
         self._analyst = analyst
         self._settings = settings
+        # Told of every item moderation flags (analytics counts them).
+        self._on_flagged = on_flagged
 
     def analyze(self, media_id: str, tasks: list[Task]) -> list[Task]:
         """Run the tasks that still apply; the ones done."""
@@ -125,8 +118,11 @@ class MediaAnalyzer:
         threshold = self._settings.load().moderation_threshold
         if Task.MODERATE in tasks and image is not None:
             moderation = self._analyst.moderate(image)
-            self._repository.save_analysis(media_id, moderation=moderation, flagged=moderation["score"] >= threshold)
+            flagged = moderation["score"] >= threshold
+            self._repository.save_analysis(media_id, moderation=moderation, flagged=flagged)
             item.moderation = moderation
+            if flagged and self._on_flagged is not None:
+                self._on_flagged(item)
             done.append(Task.MODERATE)
         if Task.DESCRIBE in tasks:
             description = self._analyst.describe(item, image, threshold)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,7 +65,10 @@ class MediaLibrary:
         grants: GrantRepository | None = None,
         observer: AccessObserver | None = None,
         albums: AlbumMemberships | None = None,
+        on_purged: Callable[[MediaItem], None] | None = None,
     ) -> None:
+        # Told of every item deleted for good (analytics takes its bytes out of storage).
+        self._on_purged = on_purged
         self._repository = repository
         self._storage = storage
         self._ttl = url_ttl_seconds
@@ -147,6 +151,8 @@ class MediaLibrary:
         # The record goes first, conditionally and with the release in one transaction: of concurrent purges
         # (the owner's, the janitor's) only one gets past it, and a restore in between keeps the objects.
         self._repository.purge_record(item)
+        if self._on_purged is not None:
+            self._on_purged(item)
         if self._albums is not None and item.album_ids:
             self._albums.forget_item(item)  # album listings and counts never name a purged item
         self._storage.purge(exact_keys=[item.object_key], prefixes=[rendition_prefix(item.owner_id, item.media_id)])

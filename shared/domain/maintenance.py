@@ -39,14 +39,15 @@ class Janitor:
         purge_item: Callable[[MediaItem], None],
         *,
         upload_max_age: timedelta,
-        trash_retention: timedelta,
+        trash_retention: timedelta | Callable[[], timedelta],
         batch: int = 200,
     ) -> None:
         self._items = items
         self._storage = storage
         self._purge_item = purge_item
         self._upload_max_age = upload_max_age
-        self._trash_retention = trash_retention
+        # A callable gives the retention in force at each sweep (an admin setting).
+        self._trash_retention = trash_retention if callable(trash_retention) else lambda: trash_retention
         self._batch = batch
 
     def sweep(self, now: datetime, time_left: Callable[[], float] = lambda: float("inf")) -> dict[str, int]:
@@ -84,7 +85,7 @@ class Janitor:
 
     def _empty_trash(self, now: datetime) -> tuple[int, int]:
         purged = 0
-        candidates = self._items.trashed_before(now - self._trash_retention, self._batch)
+        candidates = self._items.trashed_before(now - self._trash_retention(), self._batch)
         for item in candidates:
             try:
                 self._purge_item(item)

@@ -95,6 +95,11 @@ class MediaItem:
     placeholder: str = ""
     moderation: dict[str, Any] = field(default_factory=dict)
     flagged: bool = False
+    # When moderation (or the owner's second-look request) put the item in the review queue; True while there.
+    flagged_at: datetime | None = None
+    awaiting_review: bool = False
+    # A moderator's decision ({"decision", "reviewer_id", "reason", "decided_at"}) and {"second_look": True}.
+    review: dict[str, Any] = field(default_factory=dict)
     ai_description: dict[str, Any] = field(default_factory=dict)
     # The owner's albums holding the item: their grants reach it (the policy reads them with the item's own).
     album_ids: frozenset[str] = frozenset()

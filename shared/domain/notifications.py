@@ -25,6 +25,8 @@ class NotificationKind(StrEnum):
 
     SHARE_GRANTED = "share.granted"
     SHARE_REVOKED = "share.revoked"
+    MODERATION_APPROVED = "moderation.approved"
+    MODERATION_REJECTED = "moderation.rejected"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class Action(StrEnum):
     DESCRIBE = "describe"  # ask for an AI description
     SHARE = "share"  # grant others access
     HISTORY = "history"  # list earlier versions of the original (never via a grant: what was replaced stays private)
+    APPEAL = "appeal"  # ask a moderator for a second look at a flagged or rejected item (the owner's alone)
 
 
 OWNER_ACTIONS = frozenset(Action)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -77,6 +78,26 @@ class MediaQuery:
     sort: SortField = SortField.CREATED
     descending: bool = True
     trashed: bool = False
+
+    @property
+    def filtered(self) -> bool:
+        """True when any filter narrows the listing."""
+        return any((self.kind, self.status, self.tag, self.text, self.created_from, self.created_to,
+                    self.taken_from, self.taken_to))  # fmt: skip
+
+    def admits(self, item: MediaItem) -> bool:
+        """True when the item passes every filter (for listings the table cannot filter, such as shared ones)."""
+        searchable = "\n".join((item.filename, item.title, item.description)).lower()
+        return (
+            (not self.kind or item.kind.value == self.kind)
+            and (not self.status or item.status.value == self.status)
+            and (not self.tag or self.tag in item.tags)
+            and (not self.text or self.text in searchable)
+            and (not self.created_from or item.created_at >= datetime.fromisoformat(self.created_from))
+            and (not self.created_to or item.created_at <= datetime.fromisoformat(self.created_to))
+            and (not self.taken_from or item.taken_sort >= self.taken_from)
+            and (not self.taken_to or item.taken_sort <= self.taken_to)
+        )
 
 
 @dataclass(frozen=True)

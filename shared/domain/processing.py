@@ -89,6 +89,7 @@ class MediaProcessor:
         workdir_root: str | None = None,
         on_ready: Callable[[MediaItem], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_outcome: Callable[[MediaItem, Outcome], None] | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
@@ -98,6 +99,8 @@ class MediaProcessor:
         self._workdir_root = workdir_root
         self._on_ready = on_ready
         self._clock = clock
+        # Told of every attempt that ended ready, failed or rejected (analytics counts outcomes and latency).
+        self._on_outcome = on_outcome
 
     def process(self, event: ObjectCreated, deadline: float | None = None) -> Outcome:
         """Process one object by deadline (on the clock; the time to write the outcome comes after it); once
@@ -137,13 +140,13 @@ class MediaProcessor:
                     self._storage.store_rendition(result.renditions[source.name].key, source)
         except OutOfTime as exc:
             self._end_without_renditions(item, MediaStatus.FAILED, exc.message)
-            return Outcome.FAILED
+            return self._ended(item, Outcome.FAILED)
         except RejectedMedia as exc:
             self._end_without_renditions(item, MediaStatus.REJECTED, exc.message)
-            return Outcome.REJECTED
+            return self._ended(item, Outcome.REJECTED)
         except UnreadableMedia as exc:
             self._end_without_renditions(item, MediaStatus.FAILED, exc.message)
-            return Outcome.FAILED
+            return self._ended(item, Outcome.FAILED)
         ready = self._repository.finish(media_id, MediaStatus.READY, result=result)
         # Derivatives the previous version had and this one does not (e.g. a web MP4) would be orphans.
         leftovers = [r.key for name, r in item.renditions.items() if name not in result.renditions]
@@ -151,7 +154,12 @@ class MediaProcessor:
             self._storage.purge(exact_keys=leftovers, prefixes=[])
         if self._on_ready is not None:
             self._on_ready(ready)
-        return Outcome.READY
+        return self._ended(ready, Outcome.READY)
+
+    def _ended(self, item: MediaItem, outcome: Outcome) -> Outcome:
+        if self._on_outcome is not None:
+            self._on_outcome(item, outcome)
+        return outcome
 
     def _end_without_renditions(
         self,
@@ -222,4 +230,5 @@ class MediaProcessor:
             )
         except Conflict:
             return False
+        self._ended(item, Outcome.FAILED)
         return True

@@ -31,7 +31,7 @@ from shared.domain.link_secrets import hash_password, new_token, token_hash
 from shared.domain.media import MediaItem
 from shared.domain.notifications import ShareEvents
 from shared.domain.policy import held_permissions
-from shared.domain.ports import MediaRepository
+from shared.domain.ports import MediaQuery, MediaRepository
 from shared.domain.principal import Principal, Role
 from shared.domain.users import UserRepository
 
@@ -102,8 +102,11 @@ class Sharing:
         link_base_url: str = "",
         events: ShareEvents | None = None,
         albums: Albums | None = None,
+        on_shared: Callable[[Grant], None] | None = None,
     ) -> None:
         self._albums = albums
+        # Told of every grant made, links included (analytics counts shares created and received).
+        self._on_shared = on_shared
         self._link_base_url = link_base_url.rstrip("/")
         self._events = events
         self._targets: dict[ResourceType, ShareTarget] = {ResourceType.MEDIA: library, **(targets or {})}
@@ -152,10 +155,15 @@ class Sharing:
             parent_share_id=parent_id,
         )
         if to.type is GranteeType.LINK:
-            return self._issue_link(grant, grantee)  # no event: a link has nobody to notify
+            link = self._issue_link(grant, grantee)  # no event: a link has nobody to notify
+            if self._on_shared is not None:
+                self._on_shared(link)
+            return link
         self._grants.create(grant)  # Conflict if they already hold one, or the parent was revoked meanwhile
         if self._events is not None:
             self._events.granted(grant)
+        if self._on_shared is not None:
+            self._on_shared(grant)
         return grant
 
     def _issue_link(self, grant: Grant, request: GranteeRequest) -> IssuedLink:
@@ -216,16 +224,16 @@ class Sharing:
         if self._events is not None:
             self._events.revoked([grant, *removed])
 
-    def incoming(self, principal: Principal, kind: str, status: str, limit: int, cursor: str | None) -> SharedPage:
+    def incoming(self, principal: Principal, query: MediaQuery, limit: int, cursor: str | None) -> SharedPage:
         """Items shared with the caller (and, for a partner, with their organisation)."""
-        return self._received(principal, grantees_of(principal), "incoming", kind, status, limit, cursor)
+        return self._received(principal, grantees_of(principal), "incoming", query, limit, cursor)
 
-    def partner_media(self, principal: Principal, kind: str, status: str, limit: int, cursor: str | None) -> SharedPage:
+    def partner_media(self, principal: Principal, query: MediaQuery, limit: int, cursor: str | None) -> SharedPage:
         """Items shared with the caller's partner organisation."""
         if principal.role is not Role.PARTNER or not principal.partner_org:
             return SharedPage([], None)
         grantees = [Grantee(GranteeType.ORG, principal.partner_org)]
-        return self._received(principal, grantees, "partner", kind, status, limit, cursor)
+        return self._received(principal, grantees, "partner", query, limit, cursor)
 
     def outgoing(self, principal: Principal, limit: int, cursor: str | None) -> GrantPage:
         """Grants the caller made, newest first (expired ones too, until revoked)."""
@@ -240,8 +248,7 @@ class Sharing:
         principal: Principal,
         grantees: list[Grantee],
         listing: str,
-        kind: str,
-        status: str,
+        query: MediaQuery,
         limit: int,
         cursor: str | None,
     ) -> SharedPage:
@@ -250,11 +257,11 @@ class Sharing:
                 "listing": listing,
                 "sub": principal.sub,
                 "grantees": [g.key for g in grantees],
-                "kind": kind,
-                "status": status,
+                "filters": [query.kind, query.status, query.tag, query.text, query.created_from, query.created_to,
+                            query.taken_from, query.taken_to],
             },
             sort_keys=True,
-        )
+        )  # fmt: skip
         entries = self._grants.received(grantees, cursor, scope)
         now = self._clock()
         shown: list[SharedItem | SharedAlbum] = []
@@ -265,9 +272,9 @@ class Sharing:
                 return SharedPage(shown, None)
             live = [grant for grant, _ in chunk if grant.active(now)]
             items = self._media.get_many([g.resource_id for g in live if g.resource_type is ResourceType.MEDIA])
-            albums = self._shared_albums(principal, live, kind, status)
+            albums = self._shared_albums(principal, live, query)
             for grant, position in chunk:
-                entry = self._entry(principal, grant, items, albums, kind, status, now)
+                entry = self._entry(principal, grant, items, albums, query, now)
                 if entry is None:
                     continue
                 if len(shown) == limit:
@@ -276,9 +283,9 @@ class Sharing:
                 shown.append(entry)
                 last = position
 
-    def _shared_albums(self, principal: Principal, live: list[Grant], kind: str, status: str) -> dict[str, AlbumView]:
-        # Albums have no kind or status: a filtered listing shows items only.
-        if self._albums is None or kind or status:
+    def _shared_albums(self, principal: Principal, live: list[Grant], query: MediaQuery) -> dict[str, AlbumView]:
+        # Albums have no kind, status, tags or dates: a filtered listing shows items only.
+        if self._albums is None or query.filtered:
             return {}
         return self._albums.shared(principal, [g for g in live if g.resource_type is ResourceType.ALBUM])
 
@@ -288,24 +295,19 @@ class Sharing:
         grant: Grant,
         items: dict[str, MediaItem],
         albums: dict[str, AlbumView],
-        kind: str,
-        status: str,
+        query: MediaQuery,
         now: datetime,
     ) -> SharedItem | SharedAlbum | None:
         if grant.resource_type is ResourceType.ALBUM:
             album = albums.get(grant.resource_id)
             return SharedAlbum(grant, album) if album is not None else None
         item = items.get(grant.resource_id)
-        if item is None or not self._listed(principal, item, grant, kind, status, now):
+        if item is None or not query.admits(item) or not self._listed(principal, item, grant, now):
             return None
         return SharedItem(grant, self._library.view(item))
 
     @staticmethod
-    def _listed(principal: Principal, item: MediaItem, grant: Grant, kind: str, status: str, now: datetime) -> bool:
-        if kind and item.kind.value != kind:
-            return False
-        if status and item.status.value != status:
-            return False
+    def _listed(principal: Principal, item: MediaItem, grant: Grant, now: datetime) -> bool:
         return Permission.VIEW in held_permissions(principal, item, [grant], now)
 
     def _target(self, principal: Principal, resource: ResourceRef) -> SharedAccess:

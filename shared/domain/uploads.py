@@ -7,7 +7,7 @@ Small files get a presigned POST pinned to key, Content-Type and size; large one
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -107,12 +107,21 @@ class UploadService:
     """Creates pending media items (or new versions of existing ones) with a signed upload."""
 
     def __init__(
-        self, repository: MediaRepository, storage: ObjectStorage, quota: QuotaLedger, limits: UploadLimits
+        self,
+        repository: MediaRepository,
+        storage: ObjectStorage,
+        quota: QuotaLedger,
+        limits: UploadLimits | Callable[[], UploadLimits],
     ) -> None:
         self._repository = repository
         self._storage = storage
         self._quota = quota
-        self._limits = limits
+        # A callable gives the limits in force now (admins change them: see shared/domain/settings.py).
+        self._limits_now = limits if callable(limits) else lambda: limits
+
+    @property
+    def _limits(self) -> UploadLimits:
+        return self._limits_now()
 
     # --- declaring ---------------------------------------------------------------------------
     def _check(self, request: UploadRequest) -> None:

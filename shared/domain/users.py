@@ -29,7 +29,9 @@ class User:
     role: Role
     partner_org: str = ""
     status: UserStatus = UserStatus.ACTIVE
+    # What the account may store: its override if an admin set one, else the current default quota.
     quota_bytes: int = 0
+    quota_override_bytes: int | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_seen_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -58,6 +60,9 @@ class UserRepository(Protocol):
     def set_status(self, user_id: str, status: UserStatus) -> User:
         """Change an account's status; NotFound if there is none."""
 
+    def set_quota_override(self, user_id: str, quota_bytes: int | None) -> User:
+        """Give an account its own quota (None: the default again); NotFound if there is none."""
+
 
 class UserDirectory:
     """Admits principals as accounts and lets admins change their status."""
@@ -66,13 +71,14 @@ class UserDirectory:
         self,
         repository: UserRepository,
         *,
-        default_quota_bytes: int,
+        default_quota_bytes: int | Callable[[], int],
         touch_interval: timedelta = timedelta(minutes=5),
         recheck_interval: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._repository = repository
-        self._quota = default_quota_bytes
+        # A callable reads the admin's current default (the settings store caches it).
+        self._default_quota = default_quota_bytes if callable(default_quota_bytes) else lambda: default_quota_bytes
         self._touch_interval = touch_interval
         self._recheck_interval = recheck_interval
         self._clock = clock
@@ -85,7 +91,7 @@ class UserDirectory:
         now = self._clock()
         recent = self._admitted.get(principal.sub)
         if recent and now - recent[0] < self._recheck_interval and _as_token_says(recent[1], principal) == recent[1]:
-            return _admissible(recent[1])
+            return self._with_quota(_admissible(recent[1]))
         user = self._repository.get(principal.sub)
         if user is None:
             user = self._repository.create(
@@ -95,7 +101,7 @@ class UserDirectory:
                     email=principal.email,
                     role=principal.role,
                     partner_org=principal.partner_org,
-                    quota_bytes=self._quota,
+                    quota_bytes=self._default_quota(),
                     created_at=now,
                     last_seen_at=now,
                 )
@@ -110,7 +116,19 @@ class UserDirectory:
             profile = replace(profile, last_seen_at=now)
             self._repository.save_profile(profile)
         self._admitted[principal.sub] = (now, profile)
-        return profile
+        return self._with_quota(profile)
+
+    def _with_quota(self, user: User) -> User:
+        """The account with the quota that applies to it now."""
+        quota = user.quota_override_bytes if user.quota_override_bytes is not None else self._default_quota()
+        return replace(user, quota_bytes=quota)
+
+    def set_quota(self, user_id: str, quota_bytes: int | None) -> User:
+        """Give an account its own quota, or (None) return it to the default quota."""
+        if quota_bytes is not None and quota_bytes <= 0:
+            raise ValidationError("quota_bytes must be above 0, or null for the default quota", field="quota_bytes")
+        self._admitted.pop(user_id, None)
+        return self._with_quota(self._repository.set_quota_override(user_id, quota_bytes))  # NotFound for no account
 
     def set_status(self, user_id: str, status: str) -> User:
         """Suspend or reactivate an account."""
@@ -121,7 +139,7 @@ class UserDirectory:
                 f"status must be one of: {', '.join(s.value for s in UserStatus)}", field="status"
             ) from exc
         self._admitted.pop(user_id, None)
-        return self._repository.set_status(user_id, wanted)  # NotFound for no such account
+        return self._with_quota(self._repository.set_status(user_id, wanted))  # NotFound for no such account
 
 
 def _as_token_says(user: User, principal: Principal) -> User:

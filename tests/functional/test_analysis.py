@@ -48,12 +48,17 @@ def test_the_admin_threshold_decides_what_is_flagged(
     api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
 ) -> None:
     ada, alice = tokens.token("ada"), tokens.token("alice")
-    assert body(api.call("GET", "/admin/settings", ada)) == {"moderation_threshold": 0.6, "auto_describe": True}
-    assert_error(api.call("PUT", "/admin/settings", alice, {"moderation_threshold": 0.0}), 403, "forbidden")
+    current = body(api.call("GET", "/admin/settings", ada))
+    assert (current["version"], current["moderation_threshold"], current["auto_describe"]) == (0, 0.6, True)
+    assert_error(
+        api.call("PUT", "/admin/settings", alice, {"version": 0, "moderation_threshold": 0.0}), 403, "forbidden"
+    )
     for bad in ({"moderation_threshold": 2}, {"moderation_threshold": "low"}, {"auto_describe": 1}, {"x": 1}, {}):
-        assert_error(api.call("PUT", "/admin/settings", ada, bad), 400, "validation_error")
-    changed = api.call("PUT", "/admin/settings", ada, {"moderation_threshold": 0.0, "auto_describe": False})
-    assert body(changed) == {"moderation_threshold": 0.0, "auto_describe": False}
+        assert_error(api.call("PUT", "/admin/settings", ada, {"version": 0, **bad}), 400, "validation_error")
+    changed = body(
+        api.call("PUT", "/admin/settings", ada, {"version": 0, "moderation_threshold": 0.0, "auto_describe": False})
+    )
+    assert (changed["version"], changed["moderation_threshold"], changed["auto_describe"]) == (1, 0.0, False)
     fresh_containers()  # a new container reads the new settings at once (others within their cache time)
     item = body(api.call("GET", f"/media/{process_and_analyze(api, s3, sqs, aws, alice)}", alice))
     assert item["flagged"] is True
@@ -86,9 +91,7 @@ def test_a_new_threshold_reaches_descriptions_without_a_new_container(
     before = body(api.call("GET", f"/media/{media_id}", alice))
     assert before["flagged"] is False
     assert "sensitive" not in before["ai_description"]["text"]
-    assert (
-        api.call("PUT", "/admin/settings", ada, {"moderation_threshold": 0.0, "auto_describe": True}).status_code == 200
-    )
+    assert api.call("PUT", "/admin/settings", ada, {"version": 0, "moderation_threshold": 0.0}).status_code == 200
     assert api.call("POST", f"/media/{media_id}/describe", alice).status_code == 202
     drain(sqs, aws["ANALYSIS_QUEUE_URL"], analyzer)
     assert (

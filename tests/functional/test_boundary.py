@@ -181,13 +181,14 @@ def test_bad_admin_bodies_answer_400(api: ApiClient, tokens: TokenFactory, path:
 @pytest.mark.parametrize(
     ("raw", "field"),
     [
-        (b'{"moderation_threshold": NaN}', "moderation_threshold"),
-        (b'{"moderation_threshold": Infinity}', "moderation_threshold"),
-        (b'{"moderation_threshold": 1e400}', "moderation_threshold"),
-        (b'{"moderation_threshold": "0.5"}', "moderation_threshold"),
-        (b'{"moderation_threshold": 2}', "moderation_threshold"),
-        (b'{"auto_describe": "true"}', "auto_describe"),
-        (b"{}", "body"),
+        (b'{"version": 0, "moderation_threshold": NaN}', "moderation_threshold"),
+        (b'{"version": 0, "moderation_threshold": Infinity}', "moderation_threshold"),
+        (b'{"version": 0, "moderation_threshold": 1e400}', "moderation_threshold"),
+        (b'{"version": 0, "moderation_threshold": "0.5"}', "moderation_threshold"),
+        (b'{"version": 0, "moderation_threshold": 2}', "moderation_threshold"),
+        (b'{"version": 0, "auto_describe": "true"}', "auto_describe"),
+        (b'{"version": 0}', "body"),
+        (b'{"moderation_threshold": 0.5}', "version"),
     ],
 )
 def test_bad_settings_answer_400_and_keep_the_settings(
@@ -195,9 +196,10 @@ def test_bad_settings_answer_400_and_keep_the_settings(
 ) -> None:
     ada = tokens.token("ada")
     assert_invalid(api.call("PUT", "/admin/settings", ada, raw=raw), field)
-    assert body(api.call("GET", "/admin/settings", ada)) == {"moderation_threshold": 0.6, "auto_describe": True}
-    changed = api.call("PUT", "/admin/settings", ada, {"moderation_threshold": 1})
-    assert body(changed) == {"moderation_threshold": 1.0, "auto_describe": True}
+    kept = body(api.call("GET", "/admin/settings", ada))
+    assert (kept["version"], kept["moderation_threshold"], kept["auto_describe"]) == (0, 0.6, True)
+    changed = body(api.call("PUT", "/admin/settings", ada, {"version": 0, "moderation_threshold": 1}))
+    assert (changed["version"], changed["moderation_threshold"], changed["auto_describe"]) == (1, 1.0, True)
 
 
 # --- query strings and paths ----------------------------------------------------------------------------------
@@ -344,7 +346,7 @@ def test_real_responses_match_the_generated_document(
     call("POST", f"/media/{photo}/versions", alice, {"content_type": "image/jpeg", "size": 10})
     call("GET", "/media/ffffffffffffffffffffffffffffffff", alice)
     call("GET", "/admin/settings", ada)
-    call("PUT", "/admin/settings", ada, {"auto_describe": False})
+    call("PUT", "/admin/settings", ada, {"version": 0, "auto_describe": False})
     call("PUT", "/admin/users/user-alice/status", ada, {"status": "active"})
     call("GET", "/admin/users", ada)
     call("GET", "/admin/settings", alice)

@@ -319,3 +319,34 @@ def test_what_was_shared_with_an_org_is_reshared_only_inside_it(vault: Vault, ph
     # WHEN pat reshares it to pia, inside acme THEN pia reads it
     vault.grant("pat", photo, user("pia"), ["view"])
     assert vault.api.call("GET", f"/media/{photo}", pia).status_code == 200
+
+
+def test_partner_media_takes_the_filters_of_the_library(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], vault: Vault
+) -> None:
+    queue = aws["PROCESSING_QUEUE_URL"]
+    beach, city = (ready_item(api, s3, sqs, queue, vault.tokens["alice"]) for _ in range(2))
+    edit = {"version": 0, "title": "Beach day", "tags": ["summer"]}
+    assert vault.call("alice", "PATCH", f"/media/{beach}", edit).status_code == 200
+    for media_id in (beach, city):
+        vault.grant("alice", media_id, org("acme"), ["view"])
+
+    def listed(query: str) -> list[str]:
+        response = vault.call("pat", "GET", f"/partner/media?{query}")
+        assert response.status_code == 200, response.body
+        return [entry["media"]["media_id"] for entry in body(response)["items"]]
+
+    assert listed("tag=summer") == [beach]
+    assert listed("q=BEACH") == [beach]
+    assert listed("q=nothing-like-it") == []
+    assert listed("created_from=2000-01-01T00:00:00") == [city, beach]
+    assert listed("created_to=2000-01-01T00:00:00") == []
+    assert_error(vault.call("pat", "GET", "/partner/media?tag="), 400, "validation_error")
+    # a cursor is bound to its filters
+    cursor = body(vault.call("pat", "GET", "/partner/media?limit=1"))["next_cursor"]
+    assert cursor is not None
+    assert (
+        body(vault.call("pat", "GET", f"/partner/media?limit=1&cursor={cursor}"))["items"][0]["media"]["media_id"]
+        == beach
+    )
+    assert_error(vault.call("pat", "GET", f"/partner/media?limit=1&q=beach&cursor={cursor}"), 400)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from infra.local.stack import DevStack, Ports
 from tests.conftest import free_port
+from tests.support.stacks import watched_stack
 
 MIB = 1024 * 1024
 
@@ -24,20 +24,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "MULTIPART_THRESHOLD_BYTES": str(MIB * 5),
         "MULTIPART_PART_BYTES": str(MIB * 5),
     }
-    dev = DevStack(ports, log_dir=logs, stack_name="media-vault-it", extra_env=extra)
-    try:
-        dev.start()
-    except Exception:
-        _dump_logs(logs)
-        raise
-    yield dev
-    failed = dev.failed_children()
-    dev.stop()
-    if failed:
-        _dump_logs(logs)
-    assert not failed, f"processes died during the tests: {failed}"
-
-
-def _dump_logs(logs: Path) -> None:
-    for log in sorted(logs.glob("*.log")):
-        print(f"===== {log.name}\n{log.read_text()[-4000:]}")
+    yield from watched_stack(ports, logs, "media-vault-it", extra_env=extra)

@@ -95,6 +95,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /notifications/{notification_id}/read":       (404, 200, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
     "PUT /admin/users/{user_id}/status":                (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
     "PUT /admin/users/{user_id}/role":                  (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
+    "PUT /admin/users/{user_id}/quota":                 (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
+    # Moderation: the photo awaits no review, so whoever is let through meets 409; an admin decides, its owner asks.
+    "POST /admin/moderation/{media_id}":                (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 409, 401),
+    "POST /media/{media_id}/review":                    (409, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
     # Every caller here holds an unprotected view+download link: a bearer token neither helps nor hurts.
     "GET /links/{token}":                               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /links/{token}/download":                      (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -519,9 +523,16 @@ SCENARIOS: dict[str, Scenario] = {
     "PUT /admin/users/{user_id}/status": Scenario(
         lambda w: {"user_id": w.ids["other_user"]}, body=lambda w, p: {"status": "active"}
     ),
+    "PUT /admin/users/{user_id}/quota": Scenario(
+        lambda w: {"user_id": w.ids["other_user"]}, body=lambda w, p: {"quota_bytes": None}
+    ),
     "PUT /admin/users/{user_id}/role": Scenario(
         lambda w: {"user_id": w.ids["other_user"]}, body=lambda w, p: {"role": "user"}
     ),
+    "POST /admin/moderation/{media_id}": Scenario(
+        _item("photo"), body=lambda w, p: {"decision": "approve", "reason": "nothing wrong"}
+    ),
+    "POST /media/{media_id}/review": Scenario(_item("photo")),
     "GET /links/{token}": Scenario(lambda w: {"token": w.links["open"]}),
     "GET /links/{token}/download": Scenario(lambda w: {"token": w.links["open"]}),
 }

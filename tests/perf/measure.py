@@ -10,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from infra.local.stack import DevStack, Ports
 from tests.conftest import free_port
+from tests.support.http import password_token
 
 SAMPLES = 300
 
@@ -38,6 +41,27 @@ def row(name: str, timings: list[float], baseline: list[float] | None = None) ->
     p50, p99 = statistics.median(timings) * 1000, percentile(timings, 0.99) * 1000
     ratio = f"  ratio p50 {statistics.median(timings) / statistics.median(baseline):.2f}x" if baseline else ""
     return f"  {name:<38} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms{ratio}"
+
+
+class FreshToken(requests.auth.AuthBase):
+    """A user's bearer token, fetched again before it expires (seeding and measuring can outlast one token)."""
+
+    def __init__(self, issuer: str, username: str, lifetime: float = 200.0) -> None:
+        self._issuer, self._username, self._lifetime = issuer, username, lifetime
+        self._token, self._fetched = "", 0.0
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if time.monotonic() - self._fetched > self._lifetime:
+            self._token, self._fetched = password_token(self._issuer, self._username), time.monotonic()
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+def session_of(stack: DevStack, username: str) -> requests.Session:
+    """A keep-alive session acting as the user, its token kept fresh."""
+    session = requests.Session()
+    session.auth = FreshToken(stack.issuer, username)
+    return session
 
 
 def running_stack(log_dir: Path) -> Iterator[DevStack]:

@@ -13,8 +13,7 @@ import pytest
 import requests
 
 from infra.local.stack import DevStack
-from tests.perf.measure import row, running_stack, seed_ready_items, timed
-from tests.support.http import password_token
+from tests.perf.measure import row, running_stack, seed_ready_items, session_of, timed
 
 GRANTS = 1_000
 PAGE = 50
@@ -25,12 +24,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     yield from running_stack(tmp_path_factory.mktemp("bench-sharing"))
 
 
-def _session(stack: DevStack, username: str) -> requests.Session:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {password_token(stack.issuer, username)}"
-    return session
-
-
 def _link(session: requests.Session, stack: DevStack, media_id: str, terms: dict[str, str]) -> str:
     body = {"grantee": {"type": "link"}, "permissions": ["view"], **terms}
     response = session.post(f"{stack.api_url}/media/{media_id}/shares", json=body, timeout=30)
@@ -39,7 +32,7 @@ def _link(session: requests.Session, stack: DevStack, media_id: str, terms: dict
 
 
 def test_bench_grantee_reads_and_incoming_listing(stack: DevStack) -> None:
-    alice, bob = _session(stack, "alice"), _session(stack, "bob")
+    alice, bob = session_of(stack, "alice"), session_of(stack, "bob")
     owner = alice.get(f"{stack.api_url}/me", timeout=10).json()["user_id"]
     bob.get(f"{stack.api_url}/me", timeout=10).raise_for_status()  # bob's account exists: he can be named
     dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
@@ -53,8 +46,6 @@ def test_bench_grantee_reads_and_incoming_listing(stack: DevStack) -> None:
     for media_id in ids:
         share(media_id)
 
-    # Seeding took minutes on the emulator (moto copies the whole table on every transaction): fresh tokens.
-    alice, bob = _session(stack, "alice"), _session(stack, "bob")
     target = ids[len(ids) // 2]
     open_link = _link(alice, stack, target, {})
     protected = _link(alice, stack, target, {"password": "correct horse battery"})

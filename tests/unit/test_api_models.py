@@ -8,9 +8,8 @@ import pydantic
 import pytest
 
 from functions.api.models.media import DetailEdit, Listing
-from functions.api.models.settings import SettingsChange
+from functions.api.models.settings import SettingsUpdate
 from functions.api.models.uploads import UploadDeclaration
-from shared.domain.analysis import SystemSettings
 from shared.domain.ports import SortField
 from shared.domain.uploads import UploadRequest
 
@@ -57,7 +56,7 @@ def test_a_declaration_is_normalised_into_the_domain_request() -> None:
     ],
 )
 def test_creation_bounds_are_utc_instants(given: str, created_from: str) -> None:
-    assert Listing.model_validate({"created_from": given}).to_domain(trashed=False).created_from == created_from
+    assert Listing.model_validate({"created_from": given}).listing(trashed=False).created_from == created_from
 
 
 @pytest.mark.parametrize("given", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "1899-12-31", "x" * 50])
@@ -70,7 +69,7 @@ def test_dates_outside_1900_to_2200_or_unparseable_are_refused(given: str) -> No
 
 def test_a_listing_query_maps_to_the_domain_query() -> None:
     listing = Listing.model_validate({"sort": "taken", "order": "asc", "tag": " Beach ", "q": " Étretat", "limit": "7"})
-    query = listing.to_domain(trashed=True)
+    query = listing.listing(trashed=True)
     assert (query.sort, query.descending, query.tag, query.text, query.trashed) == (
         SortField.TAKEN,
         False,
@@ -91,14 +90,26 @@ def test_an_edit_keeps_absent_fields_and_clears_taken_at_with_null() -> None:
         DetailEdit.model_validate_json(b'{"version": 3}')
 
 
-def test_a_settings_change_applies_only_what_it_names() -> None:
-    current = SystemSettings(moderation_threshold=0.6, auto_describe=True)
-    assert SettingsChange.model_validate_json(b'{"auto_describe": false}').applied_to(current) == SystemSettings(
-        0.6, False
+def test_a_settings_change_names_its_version_and_only_what_it_changes() -> None:
+    assert SettingsUpdate.model_validate_json(b'{"version": 2, "auto_describe": false}').values() == {
+        "auto_describe": False
+    }
+    change = SettingsUpdate.model_validate_json(
+        b'{"version": 0, "moderation_threshold": 1, "allowed_content_types": ["image/png", "image/png"]}'
     )
-    assert SettingsChange.model_validate_json(b'{"moderation_threshold": 1}').applied_to(current) == SystemSettings(
-        1.0, True
-    )
-    for raw in (b'{"moderation_threshold": NaN}', b'{"moderation_threshold": "0.5"}', b"{}"):
+    assert change.values() == {"moderation_threshold": 1.0, "allowed_content_types": ("image/png",)}
+    for raw in (
+        b'{"version": 0, "moderation_threshold": NaN}',
+        b'{"version": 0, "moderation_threshold": "0.5"}',
+        b'{"version": 0}',
+        b'{"auto_describe": true}',
+        b"{}",
+        b'{"version": 0, "allowed_content_types": []}',
+        b'{"version": 0, "allowed_content_types": ["image/avif"]}',
+        b'{"version": 0, "trash_retention_days": 0}',
+        b'{"version": 0, "trash_retention_days": 3651}',
+        b'{"version": 0, "max_image_bytes": 0}',
+        b'{"version": 0, "description_provider": "gpt"}',
+    ):
         with pytest.raises(pydantic.ValidationError):
-            SettingsChange.model_validate_json(raw)
+            SettingsUpdate.model_validate_json(raw)

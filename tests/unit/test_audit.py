@@ -197,4 +197,6 @@ def test_every_write_and_admin_route_has_a_name_in_the_log() -> None:
         if method != "GET" or path.startswith("/admin/"):
             name = recording.action_name(method, path)
             assert name.count(".") >= 1 and " " not in name and "{" not in name
-    assert recording.action_name("POST", "/albums/{album_id}/items") == "albums.items.create"
+    assert recording.action_name("POST", "/albums/{album_id}/items") == "album.items.add"
+    # A route nobody named gets a name from its path.
+    assert recording.action_name("POST", "/things/{thing_id}/parts") == "things.parts.create"

@@ -10,6 +10,7 @@ from infra.local.provision import load_template
 from shared.adapters.dynamo.albums import AlbumModel
 from shared.adapters.dynamo.audit import AuditModel
 from shared.adapters.dynamo.grants import ShareModel
+from shared.adapters.dynamo.jobs import JobModel
 from shared.adapters.dynamo.media_model import MediaModel
 from shared.adapters.dynamo.notifications import NotificationModel
 from shared.adapters.dynamo.users import UserModel
@@ -33,6 +34,7 @@ def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
         ("AlbumsTable", AlbumModel),
         ("NotificationsTable", NotificationModel),
         ("AuditTable", AuditModel),
+        ("JobsTable", JobModel),
     ],
 )
 def test_table_keys_attributes_and_indexes_match_the_pynamodb_model(logical_id: str, model_class: Any) -> None:

@@ -37,6 +37,12 @@ class MemoryUsers:
         self.users[user_id] = dataclasses.replace(self.users[user_id], status=status)
         return self.users[user_id]
 
+    def set_quota_override(self, user_id: str, quota_bytes: int | None) -> User:
+        if user_id not in self.users:
+            raise NotFound("user not found")
+        self.users[user_id] = dataclasses.replace(self.users[user_id], quota_override_bytes=quota_bytes)
+        return self.users[user_id]
+
 
 class Clock:
     def __init__(self) -> None:
@@ -136,3 +142,19 @@ def test_a_suspension_made_here_applies_at_once_and_a_changed_token_is_read_agai
     reads = repository.reads
     assert directory.admit(dataclasses.replace(PAT, role=Role.ADMIN)).role is Role.ADMIN
     assert repository.reads == reads + 1
+
+
+def test_the_default_quota_is_read_live_and_an_override_wins_until_removed() -> None:
+    repository, clock, default = MemoryUsers(), Clock(), [1000]
+    directory = UserDirectory(repository, default_quota_bytes=lambda: default[0], clock=clock)
+    assert directory.admit(PAT).quota_bytes == 1000
+    default[0] = 2000  # an admin changed the default: accounts without their own quota follow it at once
+    assert directory.admit(PAT).quota_bytes == 2000
+    assert directory.set_quota("u-pat", 50_000).quota_bytes == 50_000
+    assert directory.admit(PAT).quota_bytes == 50_000
+    assert directory.set_quota("u-pat", None).quota_bytes == 2000
+    assert directory.admit(PAT).quota_bytes == 2000
+    with pytest.raises(ValidationError):
+        directory.set_quota("u-pat", 0)
+    with pytest.raises(NotFound):
+        directory.set_quota("u-nobody", 10)

@@ -84,6 +84,7 @@ MediaId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 ShareId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 AlbumId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 NotificationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+JobId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 VersionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._+=-]{1,1024}$")]
 UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._@-]{1,255}$")]
 LinkToken = Annotated[str, StringConstraints(pattern=TOKEN_PATTERN)]
@@ -98,6 +99,7 @@ PATH_PARAMETERS: dict[str, TypeAdapter[Any]] = {
     "album_id": TypeAdapter(AlbumId, config=_DEFERRED),
     "token": TypeAdapter(LinkToken, config=_DEFERRED),
     "notification_id": TypeAdapter(NotificationId, config=_DEFERRED),
+    "job_id": TypeAdapter(JobId, config=_DEFERRED),
 }
 PATH_DESCRIPTIONS = {
     "media_id": "a media item's id (32 hexadecimal characters)",
@@ -107,6 +109,7 @@ PATH_DESCRIPTIONS = {
     "album_id": "an album's id (32 hexadecimal characters)",
     "token": "a share link's token (43 URL-safe base64 characters)",
     "notification_id": "a notification's id (32 hexadecimal characters)",
+    "job_id": "a maintenance job's id (32 hexadecimal characters)",
 }
 
 

@@ -12,12 +12,13 @@ from shared.domain.errors import DomainError, Unprocessable
 from shared.domain.library import MAX_DESCRIPTION, MAX_PAGE, MAX_TAG, MAX_TAGS, MAX_TITLE, MediaView, MediaViewPage
 from shared.domain.media import MediaKind, MediaStatus
 from shared.domain.ports import DetailChanges, MediaQuery, SortField
+from shared.domain.review import review_status
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=MAX_TAG)]
 
 
-class Listing(Query):
-    """Filters, order and paging of GET /media and GET /trash."""
+class LibraryFilters(Query):
+    """The filters of a media listing (GET /media, GET /trash, and what others shared with the caller)."""
 
     type: MediaKind | None = Field(default=None, description="only photos or only videos")
     status: MediaStatus | None = None
@@ -27,15 +28,9 @@ class Listing(Query):
     created_to: UtcInstant | None = Field(default=None, description="created at or before (no offset: UTC)")
     taken_from: WallClock | None = Field(default=None, description="taken at or after")
     taken_to: WallClock | None = Field(default=None, description="taken at or before")
-    sort: SortField = SortField.CREATED
-    order: Literal["asc", "desc"] = "desc"
-    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="page size")
-    cursor: str | None = Field(
-        default=None, max_length=2048, description="next_cursor of the previous page of the same query"
-    )
 
-    def to_domain(self, *, trashed: bool) -> MediaQuery:
-        """The domain's query."""
+    def to_domain(self, **order: Any) -> MediaQuery:
+        """The domain's query: these filters, in the given order (sort, descending, trashed)."""
         return MediaQuery(
             kind=self.type.value if self.type else "",
             status=self.status.value if self.status else "",
@@ -45,10 +40,23 @@ class Listing(Query):
             created_to=self.created_to or "",
             taken_from=self.taken_from or "",
             taken_to=self.taken_to or "",
-            sort=self.sort,
-            descending=self.order == "desc",
-            trashed=trashed,
+            **order,
         )
+
+
+class Listing(LibraryFilters):
+    """Filters, order and paging of GET /media and GET /trash."""
+
+    sort: SortField = SortField.CREATED
+    order: Literal["asc", "desc"] = "desc"
+    limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="page size")
+    cursor: str | None = Field(
+        default=None, max_length=2048, description="next_cursor of the previous page of the same query"
+    )
+
+    def listing(self, *, trashed: bool) -> MediaQuery:
+        """The domain's query, in this listing's order."""
+        return self.to_domain(sort=self.sort, descending=self.order == "desc", trashed=trashed)
 
 
 class DetailEdit(Body):
@@ -115,6 +123,9 @@ class Media(Reply):
     placeholder: str | None = Field(description="BlurHash to show while the preview loads")
     flagged: bool
     moderation: dict[str, Any] | None
+    review: dict[str, Any] | None = Field(
+        default=None, description="moderation review: state (awaiting_review, approved, rejected), reason, second_look"
+    )
     ai_description: dict[str, Any] | None
     failure_reason: str | None
     created_at: Timestamp
@@ -148,6 +159,7 @@ class Media(Reply):
             placeholder=item.placeholder or None,
             flagged=item.flagged,
             moderation=item.moderation or None,
+            review=review_status(item),
             ai_description=visible_description(item),
             failure_reason=item.failure_reason or None,
             created_at=item.created_at,

@@ -9,9 +9,8 @@ from pydantic import Field, StringConstraints, model_validator
 
 from functions.api.models.albums import Album
 from functions.api.models.common import Body, Query, Reply, Timestamp, UtcInstant
-from functions.api.models.media import Media
+from functions.api.models.media import LibraryFilters, Media
 from shared.domain.grants import LINK_PERMISSIONS, Grant, GranteeType, IssuedLink, Permission, ResourceType
-from shared.domain.media import MediaKind, MediaStatus
 from shared.domain.sharing import MAX_PAGE, GranteeRequest, GrantPage, SharedAlbum, SharedPage
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -218,11 +217,10 @@ class SharedMediaPage(Reply):
         )
 
 
-class SharedListing(Query):
-    """Filters and paging of items shared with the caller."""
+class SharedListing(LibraryFilters):
+    """Filters and paging of items shared with the caller (the filters of GET /media; newest grant first; a
+    filtered listing shows items only: albums have none of these fields)."""
 
-    type: MediaKind | None = Field(default=None, description="only photos or only videos")
-    status: MediaStatus | None = None
     limit: int = Field(default=50, ge=1, le=MAX_PAGE, description="page size")
     cursor: str | None = Field(default=None, max_length=2048, description="next_cursor of the previous page")
 

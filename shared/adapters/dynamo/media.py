@@ -17,6 +17,7 @@ from shared.adapters.dynamo.media_model import (
     MediaModel,
     owner_sha256,
     pending_shard,
+    review_shard,
     search_text,
     superseded_record,
     to_item,
@@ -309,8 +310,15 @@ class DynamoMediaRepository:
         actions: list[Action] = [MediaModel.updated_at.set(datetime.now(UTC))]
         if moderation is not None:
             actions.append(MediaModel.moderation.set(moderation))
-        if flagged is not None:
-            actions.append(MediaModel.flagged.set(flagged))
+        if flagged:
+            # Into the moderation queue; a repeated flag (a redelivery) keeps its place.
+            actions += [
+                MediaModel.flagged.set(True),
+                MediaModel.flagged_at.set(MediaModel.flagged_at | datetime.now(UTC)),
+                MediaModel.review_shard.set(review_shard(media_id)),
+            ]
+        elif flagged is not None:
+            actions += [MediaModel.flagged.set(False), MediaModel.review_shard.remove(), MediaModel.flagged_at.remove()]
         if ai_description is not None:
             actions.append(MediaModel.ai_description.set(ai_description))
         with conditional_write(NotFound("media not found")):

@@ -40,8 +40,14 @@ def trash_shard(media_id: str) -> str:
     return f"t{_shard(media_id):02d}"
 
 
+def review_shard(media_id: str) -> str:
+    """The review index's partition of an item."""
+    return f"r{_shard(media_id):02d}"
+
+
 PENDING_SHARDS = tuple(f"p{n:02d}" for n in range(WRITE_SHARDS))
 TRASH_SHARDS = tuple(f"t{n:02d}" for n in range(WRITE_SHARDS))
+REVIEW_SHARDS = tuple(f"r{n:02d}" for n in range(WRITE_SHARDS))
 
 
 class OwnerIndex(GlobalSecondaryIndex["MediaModel"]):
@@ -99,6 +105,18 @@ class TrashIndex(GlobalSecondaryIndex["MediaModel"]):
     trashed_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ReviewIndex(GlobalSecondaryIndex["MediaModel"]):
+    """Items awaiting a moderator by when they were flagged (sparse: only items in the queue carry review_shard).
+    Keys only: the queue re-reads the page it shows."""
+
+    class Meta:
+        index_name = "review-index"
+        projection = KeysOnlyProjection()
+
+    review_shard = UnicodeAttribute(hash_key=True)
+    flagged_at = UTCDateTimeAttribute(range_key=True)
+
+
 class MediaModel(Model):
     """The media table (keys and indexes mirror infra/template.yaml; a test keeps them in step)."""
 
@@ -149,6 +167,11 @@ class MediaModel(Model):
     placeholder = UnicodeAttribute(null=True)
     moderation = JSONAttribute(null=True)
     flagged = BooleanAttribute(default=False)
+    # Present exactly while the item awaits a moderator: what puts it in the review index.
+    review_shard = UnicodeAttribute(null=True)
+    flagged_at = UTCDateTimeAttribute(null=True)
+    # The moderator's decision and the owner's second-look request (shared/domain/review.py).
+    review = JSONAttribute(null=True)
     ai_description = JSONAttribute(null=True)
     # The owner's albums holding the item (shared/adapters/dynamo/albums.py writes it with each membership).
     album_ids = UnicodeSetAttribute(null=True)
@@ -157,6 +180,7 @@ class MediaModel(Model):
     checksum_index = ChecksumIndex()
     pending_index = PendingIndex()
     trash_index = TrashIndex()
+    review_index = ReviewIndex()
 
 
 def search_text(filename: str, title: str, description: str) -> str:
@@ -213,6 +237,9 @@ def to_item(model: MediaModel) -> MediaItem:
         placeholder=model.placeholder or "",
         moderation=dict(model.moderation or {}),
         flagged=bool(model.flagged),
+        flagged_at=model.flagged_at,
+        awaiting_review=model.review_shard is not None,
+        review=dict(model.review or {}),
         ai_description=dict(model.ai_description or {}),
         superseded=_superseded(model.superseded),
         album_ids=frozenset(model.album_ids or ()),

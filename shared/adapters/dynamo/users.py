@@ -61,6 +61,8 @@ class UserModel(Model):
     partner_org = UnicodeAttribute(default="")
     status = UnicodeAttribute()
     quota_bytes = NumberAttribute()
+    # An admin's per-account quota; absent: the default quota (an admin setting) applies.
+    quota_override_bytes = NumberAttribute(null=True)
     # The quota ledger's counter (shared/adapters/dynamo/quota.py): bytes of every stored version of the owner's items.
     reserved_bytes = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
@@ -96,6 +98,7 @@ def _to_user(model: UserModel) -> User:
         partner_org=model.partner_org or "",
         status=UserStatus(model.status),
         quota_bytes=int(model.quota_bytes),
+        quota_override_bytes=int(model.quota_override_bytes) if model.quota_override_bytes is not None else None,
         created_at=model.created_at,
         last_seen_at=model.last_seen_at,
     )
@@ -182,4 +185,16 @@ class DynamoUserRepository:
         model = UserModel(user_id)
         with conditional_write(NotFound("user not found")):
             model.update(actions=[UserModel.status.set(status.value)], condition=UserModel.user_id.exists())
+        return _to_user(model)
+
+    def set_quota_override(self, user_id: str, quota_bytes: int | None) -> User:
+        """Set or remove an existing account's own quota."""
+        model = UserModel(user_id)
+        action = (
+            UserModel.quota_override_bytes.set(quota_bytes)
+            if quota_bytes is not None
+            else UserModel.quota_override_bytes.remove()
+        )
+        with conditional_write(NotFound("user not found")):
+            model.update(actions=[action], condition=UserModel.user_id.exists())
         return _to_user(model)
