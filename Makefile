@@ -13,10 +13,17 @@ STAMP := $(VENV)/.installed
 LS_VENV := .venv-localstack
 LS_STAMP := $(LS_VENV)/.installed
 BUILD := .build
+# The web console (clients/web): npm ci from the lock file, then an esbuild bundle in dist/.
+WEB := clients/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+WEB_DIST := $(WEB)/dist/index.html
+# The browser tier drives Debian's Chromium (Playwright's own browser download cannot work here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install run test test-unit test-functional test-integration test-cli test-localstack fuzz lint package localstack bench clean
+.PHONY: help install web test-browser run test test-unit test-functional test-integration test-cli test-localstack fuzz lint package localstack bench clean
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -34,7 +41,20 @@ $(STAMP): requirements.txt requirements-dev.txt $(LAYER_RECIPES) clients/cli/pyp
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ./clients/cli
 	touch $@
 
-install: $(STAMP) ## Create .venv (Python 3.12) with runtime and dev dependencies
+install: $(STAMP) $(WEB_DIST) ## Create .venv (Python 3.12) with runtime and dev dependencies; build the console
+
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the web console needs Node 20+ and npm"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB_DIST): $(WEB_STAMP) $(wildcard $(WEB)/src/*.ts $(WEB)/static/*) $(WEB)/build.mjs $(WEB)/tsconfig.json
+	cd $(WEB) && npm run build
+
+web: $(WEB_DIST) ## Build the web console into clients/web/dist (type check, then bundle)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
 $(LS_STAMP): infra/local/localstack-requirements.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found (LocalStack host mode needs it)"; exit 1; }
@@ -42,10 +62,10 @@ $(LS_STAMP): infra/local/localstack-requirements.txt
 	$(LS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/local/localstack-requirements.txt
 	touch $@
 
-run: $(STAMP) ## Start the whole system on loopback (EMULATOR=localstack to use LocalStack)
+run: $(STAMP) $(WEB_DIST) ## Start the whole system on loopback, web console included (EMULATOR=localstack to use LocalStack)
 	$(PY) -m infra.local.stack $(if $(EMULATOR),--emulator $(EMULATOR),)
 
-test: $(STAMP) $(LS_STAMP) ## Every test tier: unit, functional, integration, LocalStack
+test: $(STAMP) $(LS_STAMP) $(WEB_DIST) $(CHROMIUM) ## Every test tier: unit, functional, integration, LocalStack, browser
 	$(PY) -m pytest tests -q --ignore=tests/perf
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
@@ -59,6 +79,9 @@ test-integration: $(STAMP) ## Integration tests (real processes on loopback)
 
 test-cli: $(STAMP) ## The mediavault command against a local stack
 	$(PY) -m pytest tests/cli -q
+
+test-browser: $(STAMP) $(WEB_DIST) $(CHROMIUM) ## The web console in headless Chromium (screenshots: .build/screenshots/)
+	$(PY) -m pytest tests/browser -q
 
 test-localstack: $(STAMP) $(LS_STAMP) ## The LocalStack tier
 	$(PY) -m pytest tests/localstack -q
@@ -82,5 +105,5 @@ bench: $(STAMP) ## Benchmarks (figures as ratios against a baseline of the same 
 	$(PY) -m pytest tests/perf -q -s -p no:randomly
 
 clean: ## Remove build output, caches and virtualenvs
-	rm -rf $(BUILD) vendor .pytest_cache .mypy_cache .ruff_cache $(VENV) $(LS_VENV)
+	rm -rf $(BUILD) vendor .pytest_cache .mypy_cache .ruff_cache $(VENV) $(LS_VENV) $(WEB)/node_modules $(WEB)/dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

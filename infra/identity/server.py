@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Self, cast
 from urllib.parse import parse_qsl, urlsplit
 
-from infra.identity.flows import DEVICE_CODE_LIFESPAN, DEVICE_POLL_INTERVAL
+from infra.identity.flows import DEVICE_CODE_LIFESPAN, DEVICE_POLL_INTERVAL, redirect_allowed
 from infra.identity.pages import content_security_policy
 from infra.identity.realm import Realm, User
 from infra.identity.replies import (
@@ -149,10 +149,27 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         for name, value in self.extra_headers.items():
             self.send_header(name, value)
+        self._send_cors_origin()
         self.end_headers()
         self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _dispatch
+
+    def _send_cors_origin(self) -> None:
+        """Keycloak's web origins "+": the web client's redirect-URI origins may read discovery, JWKS and tokens."""
+        origin = self.headers.get("Origin")
+        if origin and redirect_allowed(origin + "/", self.realm.redirect_uris(DEFAULT_WEB_CLIENT)):
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Vary", "Origin")
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight (the console's form posts need none; this answers any that does)."""
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "GET, POST")
+        self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+        self.send_header("Content-Length", "0")
+        self._send_cors_origin()
+        self.end_headers()
 
     def _route(self, method: str, path: str) -> Reply:
         """Match a route (404 unknown path/realm, 405 wrong method), authorize, read the body, run."""

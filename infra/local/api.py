@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -108,6 +109,21 @@ class Gateway(LocalGateway):
             raise ShapedForbidden(exc.headers, body) from None
 
 
+# The web console's origins (comma-separated; infra/local/stack.py sets it). Local only: the deployed API's
+# CORS is CloudFront's and API Gateway's business, not this runner's.
+WEB_ORIGINS_ENV = "MEDIA_VAULT_WEB_ORIGINS"
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Link-Password",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def web_origins() -> frozenset[str]:
+    """Origins allowed to call the local API from a browser."""
+    return frozenset(o.strip().rstrip("/") for o in os.environ.get(WEB_ORIGINS_ENV, "").split(",") if o.strip())
+
+
 def local_config() -> Config:
     """The Chalice config the local API runs with."""
     return Config.create(chalice_stage="local", function_name="api_handler", lambda_timeout=29, lambda_memory_size=512)
@@ -125,6 +141,28 @@ class _Handler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """The app logs each request itself (JSON); stay quiet here."""
+
+    def _allowed_origin(self) -> str | None:
+        origin = self.headers.get("Origin")
+        return origin if origin in self.server_origins else None
+
+    @property
+    def server_origins(self) -> frozenset[str]:
+        return getattr(self.server, "web_origins", frozenset())
+
+    def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+        """Every answer to an allowed console origin carries its CORS header (errors too, so it can show them)."""
+        origin = self._allowed_origin()
+        if origin is not None:
+            headers = {**headers, "Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        super()._send_http_response(code, headers, body)
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        """A CORS preflight from an allowed console origin; anything else as API Gateway answers it."""
+        if self._allowed_origin() is None or "Access-Control-Request-Method" not in self.headers:
+            self._generic_handle()
+            return
+        self._send_http_response(204, dict(CORS_HEADERS), None)
 
     def __getattr__(self, name: str) -> Any:
         # http.server answers a method it has no do_<METHOD> for (TRACE, QUERY, ...) with a 501 HTML page;
@@ -151,7 +189,9 @@ def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer
     def handler(request: Any, client_address: Any, server: HTTPServer) -> _Handler:
         return _Handler(request, client_address, server, gateway)
 
-    return ThreadedHTTPServer((host, port), handler)
+    server = ThreadedHTTPServer((host, port), handler)
+    server.web_origins = web_origins()
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:

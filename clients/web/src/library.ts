@@ -1,0 +1,162 @@
+// The library: a grid of thumbnails, newest first, with filters and infinite scroll ("Load more").
+
+import { Api, ApiError, LibraryFilters, Media } from "./api";
+import { h, replaceChildren } from "./dom";
+import type { UploadTracker } from "./uploads";
+
+const STATUS_LABEL: Record<string, string> = {
+  pending: "Pending",
+  processing: "Processing",
+  ready: "Ready",
+  failed: "Failed",
+  rejected: "Rejected",
+};
+
+export function mediaCard(media: Media): HTMLLIElement {
+  const name = media.title || media.filename;
+  const thumbnail = media.renditions.thumbnail;
+  const picture = thumbnail
+    ? h("img", { src: thumbnail.url, alt: name, width: thumbnail.width, height: thumbnail.height, loading: "lazy" })
+    : h("div", { class: "thumb-placeholder", "aria-hidden": "true" }, media.kind === "video" ? "▶" : "…");
+  return h(
+    "li",
+    { class: "card", "data-media-id": media.media_id, "data-status": media.status },
+    h(
+      "a",
+      { href: `#/media/${encodeURIComponent(media.media_id)}`, "aria-label": `${name}, ${STATUS_LABEL[media.status] ?? media.status}` },
+      picture,
+      h("span", { class: "card-title" }, name),
+      h("span", { class: `badge status-${media.status}` }, STATUS_LABEL[media.status] ?? media.status),
+    ),
+  );
+}
+
+function select(id: string, label: string, options: [string, string][], value: string): HTMLElement {
+  const el = h("select", { id, name: id });
+  for (const [optionValue, text] of options) el.append(h("option", { value: optionValue, selected: optionValue === value }, text));
+  return h("div", { class: "field" }, h("label", { for: id }, label), el);
+}
+
+export class LibraryView {
+  readonly root: HTMLElement;
+  private readonly grid: HTMLUListElement;
+  private readonly more: HTMLButtonElement;
+  private readonly message: HTMLElement;
+  private readonly cards = new Map<string, HTMLLIElement>();
+  private cursor: string | null = null;
+  private loading = false;
+  private generation = 0;
+  private readonly observer: IntersectionObserver;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly api: Api,
+    uploads: UploadTracker,
+    private filters: LibraryFilters = {},
+  ) {
+    const form = h(
+      "form",
+      { class: "filters", role: "search", "aria-label": "Filter the library" },
+      select("filter-type", "Type", [["", "All types"], ["image", "Photos"], ["video", "Videos"]], filters.type ?? ""),
+      select(
+        "filter-status",
+        "Status",
+        [["", "Any status"], ["pending", "Pending"], ["processing", "Processing"], ["ready", "Ready"], ["failed", "Failed"], ["rejected", "Rejected"]],
+        filters.status ?? "",
+      ),
+      h("div", { class: "field" }, h("label", { for: "filter-q" }, "Search"), h("input", { id: "filter-q", name: "q", type: "search", value: filters.q ?? "", maxlength: 200 })),
+      h("button", { type: "submit" }, "Apply filters"),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      this.filters = {
+        type: String(data.get("filter-type") ?? "") as LibraryFilters["type"],
+        status: String(data.get("filter-status") ?? "") as LibraryFilters["status"],
+        q: String(data.get("q") ?? "").trim(),
+      };
+      void this.reload();
+    });
+    this.grid = h("ul", { class: "grid", "aria-label": "Your media", "aria-busy": "false" });
+    this.message = h("p", { class: "message", role: "status" });
+    this.more = h("button", { type: "button", class: "load-more", hidden: true }, "Load more");
+    this.more.addEventListener("click", () => void this.loadPage());
+    this.root = h(
+      "section",
+      { class: "library", "aria-labelledby": "library-heading" },
+      h("h1", { id: "library-heading" }, "Library"),
+      uploads.panel,
+      form,
+      this.message,
+      this.grid,
+      this.more,
+    );
+    // Infinite scroll: the "Load more" button doubles as the sentinel, and stays for keyboard users.
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && this.cursor && !this.loading) void this.loadPage();
+    });
+    this.observer.observe(this.more);
+    this.unsubscribe = uploads.subscribe((media) => this.show(media));
+  }
+
+  /** Stop listening (the view is being replaced). */
+  dispose(): void {
+    this.observer.disconnect();
+    this.unsubscribe();
+  }
+
+  async reload(): Promise<void> {
+    this.generation += 1;
+    this.cursor = null;
+    this.cards.clear();
+    replaceChildren(this.grid);
+    await this.loadPage(true);
+  }
+
+  private async loadPage(first = false): Promise<void> {
+    if (this.loading && !first) return;
+    const generation = this.generation;
+    this.loading = true;
+    this.grid.setAttribute("aria-busy", "true");
+    this.message.textContent = "Loading…";
+    this.message.removeAttribute("role");
+    try {
+      const page = await this.api.listMedia(this.filters, first ? null : this.cursor);
+      if (generation !== this.generation) return; // the filters changed meanwhile
+      for (const media of page.items) this.place(media, "end");
+      this.cursor = page.next_cursor;
+      this.more.hidden = !this.cursor;
+      this.message.textContent = this.cards.size === 0 ? "Nothing here yet: upload a photo or change the filters." : "";
+      this.message.setAttribute("role", "status");
+    } catch (error) {
+      this.message.setAttribute("role", "alert");
+      this.message.textContent = error instanceof ApiError ? error.display : String(error);
+    } finally {
+      this.loading = false;
+      this.grid.setAttribute("aria-busy", "false");
+    }
+  }
+
+  private matches(media: Media): boolean {
+    if (this.filters.type && media.kind !== this.filters.type) return false;
+    if (this.filters.status && media.status !== this.filters.status) return false;
+    return !this.filters.q; // text matching is the API's: a fresh upload shows once it is reloaded
+  }
+
+  /** Show an item an upload created or advanced: replace its card, or add it first if it fits the filters. */
+  private show(media: Media): void {
+    if (this.cards.has(media.media_id) || this.matches(media)) {
+      this.place(media, "start");
+      if (this.cards.size > 0 && this.message.textContent?.startsWith("Nothing")) this.message.textContent = "";
+    }
+  }
+
+  private place(media: Media, where: "start" | "end"): void {
+    const card = mediaCard(media);
+    const existing = this.cards.get(media.media_id);
+    if (existing) existing.replaceWith(card);
+    else if (where === "start") this.grid.prepend(card);
+    else this.grid.append(card);
+    this.cards.set(media.media_id, card);
+  }
+}

@@ -1,0 +1,203 @@
+"""The web console in a real browser: sign-in with PKCE, upload, library, item edit, sign-out.
+
+GIVEN a local stack serving the built console, WHEN a person uses it in headless Chromium, THEN they see
+what the API says (including its error messages), without reloading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.local.stack import DevStack
+from tests.browser.conftest import screenshot_path, sign_in
+from tests.support.http import ApiSession
+from tests.support.images import jpeg_bytes
+
+PROCESSING_TIMEOUT_MS = 30_000
+
+
+def test_sign_in_with_pkce_keeps_tokens_out_of_storage_and_sign_out_ends_the_session(
+    page: Any, stack: DevStack
+) -> None:
+    token_requests: list[dict[str, str]] = []
+    page.on(
+        "request",
+        lambda r: (
+            token_requests.append(dict(r.post_data_json or {}))
+            if r.url.endswith("/protocol/openid-connect/token")
+            else None
+        ),
+    )
+
+    sign_in(page, stack)
+
+    assert page.url.rstrip("/") == stack.web_url, "the code and state leave the address bar"
+    exchange = token_requests[0]
+    assert exchange["grant_type"] == "authorization_code"
+    assert len(exchange["code_verifier"]) >= 43
+    stored = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+    assert "eyJ" not in stored, "tokens are kept in memory only"
+    page.get_by_role("heading", name="Library").wait_for()
+    page.screenshot(path=str(screenshot_path("signed-in-library")))
+
+    page.get_by_role("button", name="Sign out").click()
+
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.get_by_role("button", name="Sign in").click()
+    # The identity server's session ended: it asks for a password again instead of signing straight in.
+    page.get_by_label("Password").wait_for()
+    page.screenshot(path=str(screenshot_path("after-sign-out-login-page")))
+
+
+def test_an_uploaded_photo_appears_pending_and_turns_ready_without_a_reload(page: Any, stack: DevStack) -> None:
+    sign_in(page, stack)
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+
+    page.get_by_label("Choose photos or videos to upload").set_input_files(
+        files=[{"name": "lighthouse.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(1200, 900)}]
+    )
+
+    row = page.locator(".upload[data-filename='lighthouse.jpg']")
+    row.get_by_role("progressbar", name="Upload progress of lighthouse.jpg").wait_for()
+    card = page.locator(".card", has_text="lighthouse.jpg")
+    card.wait_for()
+    page.screenshot(path=str(screenshot_path("upload-in-progress")))
+    page.locator(".card[data-status='ready']", has_text="lighthouse.jpg").wait_for(timeout=PROCESSING_TIMEOUT_MS)
+    assert row.get_attribute("data-status") == "ready"
+    assert row.get_by_role("progressbar").get_attribute("value") == "100"
+    thumbnail = card.get_by_role("img", name="lighthouse.jpg")
+    thumbnail.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+    assert navigations == [], "the grid updates in place"
+    page.screenshot(path=str(screenshot_path("upload-ready")))
+
+
+def test_the_item_page_shows_the_preview_and_an_edit_is_saved(
+    page: Any, stack: DevStack, ready_photo: dict[str, Any]
+) -> None:
+    sign_in(page, stack)
+    page.locator(f".card[data-media-id='{ready_photo['media_id']}'] a").click()
+
+    preview = page.locator("img.preview")
+    preview.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
+    facts = page.locator("dl.facts")
+    assert "harbour.jpg" in facts.inner_text()
+    assert "800 \u00d7 600" in facts.inner_text()
+
+    page.get_by_label("Title").fill("Harbour at dusk")
+    page.get_by_label("Tags").fill("sea, evening")
+    page.get_by_role("button", name="Save changes").click()
+
+    page.get_by_role("heading", name="Harbour at dusk").wait_for()
+    page.get_by_text("Saved.").wait_for()
+    assert sorted(page.get_by_label("Tags").input_value().split(", ")) == ["evening", "sea"]
+    page.screenshot(path=str(screenshot_path("item-edited")), full_page=True)
+    page.get_by_role("link", name="Back to the library").click()
+    page.locator(f".card[data-media-id='{ready_photo['media_id']}']", has_text="Harbour at dusk").wait_for()
+
+
+def test_a_stale_edit_shows_the_apis_message(
+    page: Any, stack: DevStack, ready_photo: dict[str, Any], alice_api: ApiSession
+) -> None:
+    media_id = ready_photo["media_id"]
+    sign_in(page, stack)
+    page.goto(f"{stack.web_url}/#/media/{media_id}")
+    page.get_by_label("Title").wait_for()
+    # Someone else (another tab, the CLI) edits the item after the page loaded it.
+    assert alice_api.call("PATCH", f"/media/{media_id}", {"version": ready_photo["version"], "title": "Elsewhere"}).ok
+    expected = alice_api.call("PATCH", f"/media/{media_id}", {"version": ready_photo["version"], "title": "x"})
+    assert expected.status_code == 409
+
+    page.get_by_label("Title").fill("Mine")
+    page.get_by_role("button", name="Save changes").click()
+
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text() == expected.json()["message"]
+    assert page.get_by_label("Title").input_value() == "Mine", "what was typed is kept"
+    page.screenshot(path=str(screenshot_path("stale-edit-409")), full_page=True)
+
+
+def test_filters_narrow_the_grid_with_the_apis_answer(
+    page: Any, stack: DevStack, ready_photo: dict[str, Any], alice_api: ApiSession
+) -> None:
+    media_id = ready_photo["media_id"]
+    marker = f"kite-{media_id[:8]}"
+    assert alice_api.call("PATCH", f"/media/{media_id}", {"version": ready_photo["version"], "title": marker}).ok
+    sign_in(page, stack)
+    page.locator(".card").first.wait_for()
+
+    page.get_by_label("Search").fill(marker)
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function("() => document.querySelectorAll('.grid .card').length === 1")
+    assert page.locator(".card").get_attribute("data-media-id") == media_id
+
+    page.get_by_label("Search").fill("")
+    page.get_by_label("Type").select_option("video")
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_text("Nothing here yet").wait_for()
+    assert page.locator(".card").count() == 0
+
+    page.screenshot(path=str(screenshot_path("filters")))
+
+
+def test_infinite_scroll_loads_the_next_page(page: Any, stack: DevStack, alice_api: ApiSession) -> None:
+    # More items than one page (24): scrolling to the end loads the rest through next_cursor.
+    for n in range(26 - _count(alice_api)):
+        _, stored = alice_api.upload(jpeg_bytes(64, 48), filename=f"filler-{n}.jpg")
+        assert stored.ok, stored.text
+    total = _count(alice_api)
+    sign_in(page, stack)
+    page.wait_for_function("() => document.querySelectorAll('.grid .card').length === 24")
+
+    page.get_by_role("button", name="Load more").scroll_into_view_if_needed()
+
+    page.wait_for_function(f"() => document.querySelectorAll('.grid .card').length === {total}")
+    assert page.get_by_role("button", name="Load more").is_hidden()
+
+
+def _count(api: ApiSession) -> int:
+    count, cursor = 0, None
+    while True:
+        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+        page = api.session.get(f"{api.base_url}/media", params=params, timeout=10).json()
+        count += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return count
+
+
+def test_an_api_error_is_shown_as_the_apis_message(page: Any, stack: DevStack, alice_api: ApiSession) -> None:
+    unknown = "00000000-0000-0000-0000-000000000000"
+    expected = alice_api.call("GET", f"/media/{unknown}")
+    assert expected.status_code == 404
+    sign_in(page, stack)
+
+    page.goto(f"{stack.web_url}/#/media/{unknown}")
+
+    alert = page.get_by_role("alert")
+    alert.wait_for()
+    assert alert.inner_text() == expected.json()["message"]
+
+
+def test_tokens_are_refreshed_before_they_expire(page: Any, stack: DevStack) -> None:
+    # The browser's clock runs ahead of the servers': the access token (300 s) is renewed at ~270 s.
+    page.clock.install()
+    with page.expect_response(lambda r: "/media?" in r.url):
+        sign_in(page, stack)
+
+    with page.expect_request(
+        lambda r: (
+            r.url.endswith("/protocol/openid-connect/token")
+            and (r.post_data_json or {}).get("grant_type") == "refresh_token"
+        )
+    ) as refresh:
+        page.clock.fast_forward("04:35")
+    assert refresh.value.response().ok
+
+    with page.expect_response(lambda r: "/media?" in r.url) as listing:
+        page.get_by_role("button", name="Apply filters").click()
+    assert listing.value.status == 200
+    assert page.get_by_text("Signed in as alice").is_visible()
