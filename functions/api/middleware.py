@@ -24,6 +24,25 @@ _CHALICE_CODES = {
 }
 
 
+# On every answer (issue 14): API data and presigned URLs are never cached, nothing is framed or sniffed, the API
+# is HTTPS only, and no Referer leaks a link's token. A view's own value wins (none sets these today).
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _secured(response: Response) -> Response:
+    present = {name.lower() for name in response.headers}
+    for name, value in SECURITY_HEADERS.items():
+        if name.lower() not in present:
+            response.headers[name] = value
+    return response
+
+
 def _normalized(response: Response) -> Response:
     body = response.body
     if isinstance(body, (bytes, str)):
@@ -53,6 +72,7 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
     response = get_response(event)
     if response.status_code >= 400:
         response = _normalized(response)
+    response = _secured(response)
     elapsed_ms = (time.perf_counter() - started) * 1000
     logger.info(
         "request",

@@ -49,6 +49,17 @@ def gateway_responses(template: Mapping[str, Any] | None = None) -> dict[str, st
     }
 
 
+def gateway_headers(template: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The headers every GatewayResponse of the template adds (they all carry the same security headers)."""
+    resources = (template or load_template())["Resources"]
+    headers: dict[str, str] = {}
+    for resource in resources.values():
+        if resource.get("Type") == "AWS::ApiGateway::GatewayResponse":
+            for name, value in (resource["Properties"].get("ResponseParameters") or {}).items():
+                headers[name.removeprefix("gatewayresponse.header.")] = value.strip("'")
+    return headers
+
+
 def render(response_template: str, message: str) -> bytes:
     """Fill $context.error.messageString the way API Gateway does (a quoted JSON string)."""
     return response_template.replace("$context.error.messageString", json.dumps(message)).encode()
@@ -57,13 +68,16 @@ def render(response_template: str, message: str) -> bytes:
 class GatewayAuthorizer(LocalGatewayAuthorizer):
     """Authorizer runner that refuses like API Gateway: 401 for a raising authorizer, shaped bodies."""
 
-    def __init__(self, app_object: Chalice, responses: Mapping[str, str]) -> None:
+    def __init__(
+        self, app_object: Chalice, responses: Mapping[str, str], headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(app_object)
         self._responses = responses
+        self._headers = dict(headers or {})
 
     def authorize(self, raw_path: str, lambda_event: Any, lambda_context: LambdaContext) -> Any:
         """Run the route's authorizer; map every refusal to the deployed gateway's response."""
-        headers = {"x-amzn-RequestId": lambda_context.aws_request_id}
+        headers = {"x-amzn-RequestId": lambda_context.aws_request_id, **self._headers}
         try:
             return super().authorize(raw_path, lambda_event, lambda_context)
         except NotAuthorizedError:
@@ -83,7 +97,9 @@ class Gateway(LocalGateway):
     def __init__(self, app_object: Chalice, config: Config, responses: Mapping[str, str] | None = None) -> None:
         super().__init__(app_object, config)
         self._responses = dict(responses or gateway_responses())
-        self._authorizer = GatewayAuthorizer(app_object, self._responses)
+        # What the template's gateway responses add to each refusal (the security headers).
+        self._headers = gateway_headers() if responses is None else {}
+        self._authorizer = GatewayAuthorizer(app_object, self._responses, self._headers)
         self._routes = RouteMatcher(list(app_object.routes))
 
     def _declares(self, method: str, path: str) -> bool:
@@ -106,7 +122,7 @@ class Gateway(LocalGateway):
         except ForbiddenError as exc:
             # Chalice's other 403 is "no such route", which API Gateway calls a missing token.
             body = render(self._responses["MISSING_AUTHENTICATION_TOKEN"], "Missing Authentication Token")
-            raise ShapedForbidden(exc.headers, body) from None
+            raise ShapedForbidden({**exc.headers, **self._headers}, body) from None
 
 
 # The web console's origins (comma-separated; infra/local/stack.py sets it). Local only: the deployed API's
