@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
+from shared.domain.settings import KNOWN_CONTENT_TYPES
+
 _LAMBDA_MB_PER_VCPU = 1769
 # Public on purpose: it signs cursors only where nothing is worth protecting (make run, tests).
 _DEV_CURSOR_KEY = "media-vault-local-cursor-signing-key"
@@ -54,17 +56,8 @@ class Settings:
     multipart_threshold_bytes: int = 64 * 1024 * 1024
     multipart_part_bytes: int = 16 * 1024 * 1024
     default_quota_bytes: int = 10 * 1024 * 1024 * 1024
-    allowed_content_types: tuple[str, ...] = (
-        "image/jpeg",
-        "image/png",
-        "image/webp",
-        "image/gif",
-        "image/heic",
-        "image/heif",
-        "video/mp4",
-        "video/quicktime",
-        "video/webm",
-    )
+    # Every type the sniffing pipeline recognises (one list, shared with the settings an admin may narrow).
+    allowed_content_types: tuple[str, ...] = KNOWN_CONTENT_TYPES
     max_image_pixels: int = 100_000_000
     image_time_budget_seconds: int = 60
     # Threads one photo's resizes and encodes use; 0: automatic (see image_threads).
