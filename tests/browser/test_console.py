@@ -1,4 +1,4 @@
-"""The web console in a real browser: sign-in with PKCE, upload, library, item edit, sign-out.
+"""The web console in a real browser: sign-in with PKCE, upload, library, item edit, sharing, sign-out.
 
 GIVEN a local stack serving the built console, WHEN a person uses it in headless Chromium, THEN they see
 what the API says (including its error messages), without reloading.
@@ -6,14 +6,17 @@ what the API says (including its error messages), without reloading.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 from infra.local.stack import DevStack
 from tests.browser.conftest import screenshot_path, sign_in
-from tests.support.http import ApiSession
+from tests.support.http import ApiSession, password_token
 from tests.support.images import jpeg_bytes
 
 PROCESSING_TIMEOUT_MS = 30_000
+NOTIFIER_TIMEOUT_S = 30.0
 
 
 def test_sign_in_with_pkce_keeps_tokens_out_of_storage_and_sign_out_ends_the_session(
@@ -201,3 +204,73 @@ def test_tokens_are_refreshed_before_they_expire(page: Any, stack: DevStack) -> 
         page.get_by_role("button", name="Apply filters").click()
     assert listing.value.status == 200
     assert page.get_by_text("Signed in as alice").is_visible()
+
+
+def test_bob_opens_what_alice_shared_and_downloads_the_original(
+    page: Any, stack: DevStack, alice_api: ApiSession
+) -> None:
+    # GIVEN alice shared a processed photo with bob (view and download), and the notifier told bob so
+    original = jpeg_bytes(720, 540, quality=80)
+    media_id, stored = alice_api.upload(original, filename="shared-lighthouse.jpg")
+    assert stored.ok, stored.text
+    assert alice_api.wait_for_status(media_id, {"ready", "failed", "rejected"})["status"] == "ready"
+    bob_api = ApiSession(stack.api_url, password_token(stack.issuer, "bob"))
+    assert bob_api.call("GET", "/me").ok  # bob's account exists once he has called the API
+    shared = alice_api.call(
+        "POST",
+        f"/media/{media_id}/shares",
+        {"grantee": {"type": "user", "username": "bob"}, "permissions": ["view", "download"]},
+    )
+    assert shared.status_code == 201, shared.text
+    _wait_for_notification(bob_api, shared.json()["share_id"])
+
+    # WHEN bob signs in, THEN the header says he has unread notifications
+    sign_in(page, stack, "bob")
+    badge = page.locator(".unread-badge")
+    badge.wait_for()
+    assert int(badge.inner_text()) >= 1
+    page.screenshot(path=str(screenshot_path("shared-unread-badge")))
+
+    # WHEN he opens Shared with me, THEN the photo is there, alice's, with what the grant allows
+    page.get_by_role("navigation").get_by_role("link", name="Shared with me").click()
+    page.get_by_role("heading", name="Shared with me").wait_for()
+    card = page.locator(f".card.shared[data-media-id='{media_id}']")
+    card.wait_for()
+    assert "From alice" in card.inner_text()
+    assert "View, Download" in card.inner_text()
+    assert "No expiry" in card.inner_text()
+    thumbnail = card.get_by_role("img", name="shared-lighthouse.jpg")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+    badge.wait_for(state="hidden")  # seeing the page reads the notifications
+    assert page.url == f"{stack.web_url}/#/shared", "the page share emails link to"
+    page.screenshot(path=str(screenshot_path("shared-with-me")), full_page=True)
+
+    # WHEN he opens it, THEN he sees it read-only: its owner, no edit form
+    card.get_by_role("link", name="shared-lighthouse.jpg").click()
+    page.get_by_role("heading", name="shared-lighthouse.jpg").wait_for()
+    preview = page.locator("img.preview")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
+    assert page.locator("dd.owner").inner_text() == "alice"
+    assert page.get_by_role("button", name="Save changes").count() == 0
+    assert page.get_by_label("Title").count() == 0
+    page.screenshot(path=str(screenshot_path("shared-item-read-only")), full_page=True)
+
+    # WHEN he downloads it, THEN he gets the original's bytes, under its name
+    with page.expect_download() as download:
+        page.locator(".item").get_by_role("button", name="Download shared-lighthouse.jpg").click()
+    assert download.value.suggested_filename == "shared-lighthouse.jpg"
+    assert Path(download.value.path()).read_bytes() == original
+    page.get_by_role("link", name="Back to Shared with me").click()
+    card.wait_for()
+
+
+def _wait_for_notification(api: ApiSession, share_id: str) -> None:
+    """Until the notifier (a worker on the notifications queue) has recorded the share for the grantee."""
+    deadline = time.monotonic() + NOTIFIER_TIMEOUT_S
+    while True:
+        listing = api.call("GET", "/notifications?limit=100")
+        assert listing.ok, listing.text
+        if any(n["share_id"] == share_id for n in listing.json()["items"]):
+            return
+        assert time.monotonic() < deadline, f"no notification for share {share_id} after {NOTIFIER_TIMEOUT_S} s"
+        time.sleep(0.1)

@@ -59,6 +59,67 @@ export interface MediaEdit {
   tags?: string[];
 }
 
+export type Permission = "view" | "download" | "edit" | "reshare";
+
+/** A grant, as GET /shares/incoming shows it to its grantee. */
+export interface Share {
+  share_id: string;
+  resource_type: "media" | "album";
+  resource_id: string;
+  owner_id: string;
+  granted_by: string;
+  permissions: Permission[];
+  created_at: string;
+  expires_at: string | null;
+  status: "active" | "expired";
+}
+
+export interface AlbumCover {
+  renditions: Record<string, Rendition>;
+}
+
+export interface Album {
+  album_id: string;
+  owner_id: string;
+  title: string;
+  description: string;
+  cover: AlbumCover | null;
+  item_count: number;
+}
+
+/** An item (`media`) or an album (`album`) shared with the caller, and the grant it came through. */
+export interface SharedResource {
+  share: Share;
+  media: Media | null;
+  album: Album | null;
+}
+
+export interface SharedPage {
+  items: SharedResource[];
+  next_cursor: string | null;
+}
+
+export interface Notification {
+  notification_id: string;
+  kind: "share.granted" | "share.revoked";
+  read_at: string | null;
+  actor_id: string;
+  actor_name: string;
+  share_id: string;
+}
+
+export interface NotificationPage {
+  items: Notification[];
+  next_cursor: string | null;
+  unread_count: number;
+}
+
+export interface DownloadLink {
+  url: string;
+  filename: string;
+  expires_at: string;
+}
+
 export interface LibraryFilters {
   type?: MediaKind | "";
   status?: MediaStatus | "";
@@ -78,12 +139,16 @@ export class ApiError extends Error {
 
   /** The message a person reads: the API's, with any field problems it listed. */
   get display(): string {
-    if (this.problems.length === 0) return this.message;
-    return `${this.message}: ${this.problems.map((p) => `${p.field}: ${p.problem}`).join("; ")}`;
+    // Field problems the message does not already spell out are appended to it.
+    const extra = this.problems
+      .map((p) => `${p.field}: ${p.problem}`)
+      .filter((text) => !this.message.includes(text));
+    return extra.length === 0 ? this.message : `${this.message}: ${extra.join("; ")}`;
   }
 }
 
-async function apiError(response: Response): Promise<ApiError> {
+/** The API's error answer as an ApiError (also for the anonymous link routes, which have no Api session). */
+export async function apiError(response: Response): Promise<ApiError> {
   const body = (await response.json().catch(() => null)) as {
     code?: string;
     message?: string;
@@ -120,6 +185,11 @@ export class Api {
     return (response.status === 204 ? undefined : await response.json()) as T;
   }
 
+  /** Any route, for the modules that keep their own calls (sharing_api.ts): same token, retry and errors. */
+  call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.request(method, path, body);
+  }
+
   listMedia(filters: LibraryFilters, cursor: string | null, limit = 24): Promise<MediaPage> {
     const query = new URLSearchParams({ limit: String(limit) });
     if (filters.type) query.set("type", filters.type);
@@ -135,6 +205,27 @@ export class Api {
 
   editMedia(mediaId: string, edit: MediaEdit): Promise<Media> {
     return this.request("PATCH", `/media/${encodeURIComponent(mediaId)}`, edit);
+  }
+
+  downloadLink(mediaId: string): Promise<DownloadLink> {
+    return this.request("GET", `/media/${encodeURIComponent(mediaId)}/download`);
+  }
+
+  listIncoming(cursor: string | null, limit = 24): Promise<SharedPage> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (cursor) query.set("cursor", cursor);
+    return this.request("GET", `/shares/incoming?${query}`);
+  }
+
+  listNotifications(cursor: string | null, limit = 100, unreadOnly = false): Promise<NotificationPage> {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (unreadOnly) query.set("unread_only", "true");
+    if (cursor) query.set("cursor", cursor);
+    return this.request("GET", `/notifications?${query}`);
+  }
+
+  markAllNotificationsRead(): Promise<{ marked: number; unread_count: number }> {
+    return this.request("POST", "/notifications/read-all");
   }
 
   issueUpload(file: File): Promise<UploadIssued> {

@@ -43,3 +43,10 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
+
+/** A card's picture: its thumbnail, else a placeholder glyph (▶ a video, ▦ an album, … anything else). */
+export function cardPicture(thumbnail: { url: string; width: number; height: number } | null | undefined, alt: string, kind: string): HTMLElement {
+  return thumbnail
+    ? h("img", { src: thumbnail.url, alt, width: thumbnail.width, height: thumbnail.height, loading: "lazy" })
+    : h("div", { class: "thumb-placeholder", "aria-hidden": "true" }, kind === "video" ? "▶" : kind === "album" ? "▦" : "…");
+}

@@ -1,7 +1,12 @@
-// One item: its preview, what the API knows about it, and an edit form for title, description and tags.
+// One item: its preview, what the API knows about it, a download of the original, and an edit form for title,
+// description and tags. An item shared with the caller shows its grant, and only what the grant allows.
 
 import { Api, ApiError, Media } from "./api";
 import { formatBytes, h, replaceChildren } from "./dom";
+import { downloadButton } from "./download";
+import { shareButton } from "./share_dialog";
+import { expiryText, permissionsText, type SharedAccess, type SharedDirectory } from "./shared";
+import { SharingApi } from "./sharing_api";
 
 function facts(media: Media): [string, string][] {
   const rows: [string, string][] = [
@@ -23,23 +28,29 @@ function facts(media: Media): [string, string][] {
 export class ItemView {
   readonly root: HTMLElement;
   private media: Media | null = null;
+  private access: SharedAccess | null = null;
 
+  /** `shared`: the item is opened from "Shared with me", and shown as its grant allows. */
   constructor(
     private readonly api: Api,
     private readonly mediaId: string,
+    private readonly shared: SharedDirectory | null = null,
   ) {
     this.root = h("section", { class: "item", "aria-labelledby": "item-heading" }, h("p", { role: "status" }, "Loading…"));
   }
 
   async load(): Promise<void> {
     try {
-      this.render(await this.api.getMedia(this.mediaId));
+      const [media, access] = await Promise.all([this.api.getMedia(this.mediaId), this.shared?.access(this.mediaId)]);
+      if (this.shared && !access) throw new Error("This item is not shared with you any more.");
+      this.access = access ?? null;
+      this.render(media);
     } catch (error) {
       replaceChildren(
         this.root,
         h("h1", { id: "item-heading" }, "Item"),
-        h("p", { role: "alert", class: "error" }, error instanceof ApiError ? error.display : String(error)),
-        h("a", { href: "#/" }, "Back to the library"),
+        h("p", { role: "alert", class: "error" }, error instanceof ApiError ? error.display : String(error instanceof Error ? error.message : error)),
+        this.backLink(),
       );
     }
   }
@@ -52,16 +63,42 @@ export class ItemView {
       ? h("img", { class: "preview", src: preview.url, alt: name, width: preview.width, height: preview.height })
       : h("p", { class: "preview-missing" }, media.status === "ready" ? "No preview." : `No preview yet (${media.status}).`);
     const dl = h("dl", { class: "facts" });
+    const access = this.access;
+    if (access) {
+      dl.append(
+        h("dt", {}, "Owner"),
+        h("dd", { class: "owner" }, access.ownerName),
+        h("dt", {}, "You may"),
+        h("dd", {}, permissionsText(access.share)),
+        h("dt", {}, "Shared until"),
+        h("dd", {}, expiryText(access.share)),
+      );
+    }
     for (const [term, value] of facts(media)) dl.append(h("dt", {}, term), h("dd", {}, value));
+    // The owner may do everything; a grantee only what the grant allows (the API checks again).
+    const may = (permission: "download" | "edit" | "reshare"): boolean =>
+      !access || (access.share.status === "active" && access.share.permissions.includes(permission));
     replaceChildren(
       this.root,
-      h("a", { href: "#/", class: "back" }, "← Back to the library"),
+      this.backLink("← "),
       h("h1", { id: "item-heading" }, name),
       h("figure", {}, picture),
+      h(
+        "p",
+        { class: "actions" },
+        may("download") ? downloadButton(this.api, media.media_id, name) : null,
+        may("reshare") ? shareButton(new SharingApi(this.api), { kind: "media", id: media.media_id }, name) : null,
+      ),
       h("h2", {}, "Details"),
       dl,
-      this.editForm(media),
+      may("edit") ? this.editForm(media) : null,
     );
+  }
+
+  private backLink(arrow = ""): HTMLAnchorElement {
+    return this.shared
+      ? h("a", { href: "#/shared", class: "back" }, `${arrow}Back to Shared with me`)
+      : h("a", { href: "#/", class: "back" }, `${arrow}Back to the library`);
   }
 
   private editForm(media: Media): HTMLFormElement {

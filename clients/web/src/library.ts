@@ -1,7 +1,8 @@
 // The library: a grid of thumbnails, newest first, with filters and infinite scroll ("Load more").
 
 import { Api, ApiError, LibraryFilters, Media } from "./api";
-import { h, replaceChildren } from "./dom";
+import { cardPicture, h } from "./dom";
+import { messageStatus, moreButton, PagedList } from "./paging";
 import type { UploadTracker } from "./uploads";
 
 const STATUS_LABEL: Record<string, string> = {
@@ -14,10 +15,7 @@ const STATUS_LABEL: Record<string, string> = {
 
 export function mediaCard(media: Media): HTMLLIElement {
   const name = media.title || media.filename;
-  const thumbnail = media.renditions.thumbnail;
-  const picture = thumbnail
-    ? h("img", { src: thumbnail.url, alt: name, width: thumbnail.width, height: thumbnail.height, loading: "lazy" })
-    : h("div", { class: "thumb-placeholder", "aria-hidden": "true" }, media.kind === "video" ? "▶" : "…");
+  const picture = cardPicture(media.renditions.thumbnail, name, media.kind);
   return h(
     "li",
     { class: "card", "data-media-id": media.media_id, "data-status": media.status },
@@ -40,13 +38,9 @@ function select(id: string, label: string, options: [string, string][], value: s
 export class LibraryView {
   readonly root: HTMLElement;
   private readonly grid: HTMLUListElement;
-  private readonly more: HTMLButtonElement;
   private readonly message: HTMLElement;
   private readonly cards = new Map<string, HTMLLIElement>();
-  private cursor: string | null = null;
-  private loading = false;
-  private generation = 0;
-  private readonly observer: IntersectionObserver;
+  private readonly pages: PagedList<Media>;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -79,8 +73,7 @@ export class LibraryView {
     });
     this.grid = h("ul", { class: "grid", "aria-label": "Your media", "aria-busy": "false" });
     this.message = h("p", { class: "message", role: "status" });
-    this.more = h("button", { type: "button", class: "load-more", hidden: true }, "Load more");
-    this.more.addEventListener("click", () => void this.loadPage());
+    const more = moreButton();
     this.root = h(
       "section",
       { class: "library", "aria-labelledby": "library-heading" },
@@ -89,52 +82,36 @@ export class LibraryView {
       form,
       this.message,
       this.grid,
-      this.more,
+      more,
     );
-    // Infinite scroll: the "Load more" button doubles as the sentinel, and stays for keyboard users.
-    this.observer = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && this.cursor && !this.loading) void this.loadPage();
+    this.pages = new PagedList({
+      list: this.grid,
+      more,
+      status: {
+        ...messageStatus(this.message, (error) => (error instanceof ApiError ? error.display : String(error))),
+        // Shown, not announced: scrolling loads pages often.
+        loading: (text) => {
+          this.message.textContent = text;
+          this.message.removeAttribute("role");
+        },
+      },
+      fetch: (cursor) => this.api.listMedia(this.filters, cursor),
+      render: (media) => this.place(media, "end"),
+      doneText: (count) => (count === 0 ? "Nothing here yet: upload a photo or change the filters." : ""),
+      infiniteScroll: true,
     });
-    this.observer.observe(this.more);
     this.unsubscribe = uploads.subscribe((media) => this.show(media));
   }
 
   /** Stop listening (the view is being replaced). */
   dispose(): void {
-    this.observer.disconnect();
+    this.pages.dispose();
     this.unsubscribe();
   }
 
   async reload(): Promise<void> {
-    this.generation += 1;
-    this.cursor = null;
     this.cards.clear();
-    replaceChildren(this.grid);
-    await this.loadPage(true);
-  }
-
-  private async loadPage(first = false): Promise<void> {
-    if (this.loading && !first) return;
-    const generation = this.generation;
-    this.loading = true;
-    this.grid.setAttribute("aria-busy", "true");
-    this.message.textContent = "Loading…";
-    this.message.removeAttribute("role");
-    try {
-      const page = await this.api.listMedia(this.filters, first ? null : this.cursor);
-      if (generation !== this.generation) return; // the filters changed meanwhile
-      for (const media of page.items) this.place(media, "end");
-      this.cursor = page.next_cursor;
-      this.more.hidden = !this.cursor;
-      this.message.textContent = this.cards.size === 0 ? "Nothing here yet: upload a photo or change the filters." : "";
-      this.message.setAttribute("role", "status");
-    } catch (error) {
-      this.message.setAttribute("role", "alert");
-      this.message.textContent = error instanceof ApiError ? error.display : String(error);
-    } finally {
-      this.loading = false;
-      this.grid.setAttribute("aria-busy", "false");
-    }
+    await this.pages.reload();
   }
 
   private matches(media: Media): boolean {
@@ -151,12 +128,14 @@ export class LibraryView {
     }
   }
 
-  private place(media: Media, where: "start" | "end"): void {
+  /** Replace an item's card, else add it first (`start`) or return it for the list to append (`end`). */
+  private place(media: Media, where: "start" | "end"): HTMLLIElement | null {
     const card = mediaCard(media);
     const existing = this.cards.get(media.media_id);
+    this.cards.set(media.media_id, card);
     if (existing) existing.replaceWith(card);
     else if (where === "start") this.grid.prepend(card);
-    else this.grid.append(card);
-    this.cards.set(media.media_id, card);
+    else return card;
+    return null;
   }
 }

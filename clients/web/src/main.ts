@@ -1,4 +1,7 @@
-// The console's shell: configuration, sign-in, and hash routes (#/ the library, #/media/<id> an item).
+// The console's shell: configuration, sign-in, and hash routes (#/ the library, #/media/<id> an item,
+// #/shared what others shared with me, #/shared/media/<id> one of those items). Share emails link to #/shared.
+// Albums, My shares, Notifications and the public link page (#/l/<token>, no sign-in) are in sharing_routes.ts.
+// The admin (#/admin/<section>) and partner (#/partner[/analytics]) pages are in role_routes.ts.
 
 import { Api } from "./api";
 import { Session } from "./auth";
@@ -6,6 +9,9 @@ import { loadConfig } from "./config";
 import { h, replaceChildren } from "./dom";
 import { ItemView } from "./item";
 import { LibraryView } from "./library";
+import { RolePages } from "./role_routes";
+import { SharedDirectory, SharedView } from "./shared";
+import { anonymousLinkPage, linkToken, SharingPages } from "./sharing_routes";
 import { UploadTracker } from "./uploads";
 
 const main = document.getElementById("main") as HTMLElement;
@@ -40,40 +46,88 @@ async function start(): Promise<void> {
     return;
   }
   if (!session.signedIn) {
-    signInScreen(session);
+    // The public link page (#/l/<token>) is for anyone holding the link: no sign-in.
+    if (linkToken(window.location.hash) !== null) anonymousLinkPage(config.apiUrl, header, main, () => signInScreen(session));
+    else signInScreen(session);
     return;
   }
   session.onExpired = (reason) => signInScreen(session, reason);
 
   const api = new Api(config.apiUrl, session);
   const uploads = new UploadTracker(api);
+  const shared = new SharedDirectory(api);
   const signOut = h("button", { type: "button" }, "Sign out");
   signOut.addEventListener("click", () => void session.signOut());
+  const unread = h("span", { class: "unread-badge", hidden: true });
+  const sharing = new SharingPages(api, config.apiUrl, (count) => showUnread(count));
+  const roles = new RolePages(api, config.apiUrl, session);
+  const links = {
+    library: h("a", { href: "#/" }, "Library"),
+    shared: h("a", { href: "#/shared" }, "Shared with me", unread),
+  };
   replaceChildren(
     header,
     h("a", { href: "#/", class: "brand" }, "Media Vault"),
+    h("nav", { "aria-label": "Console" }, links.library, links.shared, ...sharing.nav, ...roles.nav),
     h("span", { class: "who" }, `Signed in as ${session.username}`),
     signOut,
   );
+  const showUnread = (count: number): void => {
+    unread.hidden = count === 0;
+    unread.textContent = count > 99 ? "99+" : String(count);
+    unread.setAttribute("aria-label", `${count} unread notification${count === 1 ? "" : "s"}`);
+    sharing.showUnread(count);
+  };
+  const refreshUnread = (): void => {
+    api.listNotifications(null, 1, true).then(
+      (page) => showUnread(page.unread_count),
+      () => showUnread(0), // the badge is a hint: the pages themselves report errors
+    );
+  };
 
-  let library: LibraryView | null = null;
+  let current: { dispose(): void } | null = null;
   const route = (): void => {
     if (window.location.hash === "#main") {
       main.focus(); // the skip link is not a route
       return;
     }
-    library?.dispose();
-    library = null;
-    const item = /^#\/media\/([^/]+)$/.exec(window.location.hash);
+    current?.dispose();
+    current = null;
+    const hash = window.location.hash;
+    const item = /^#\/(shared\/)?media\/([^/]+)$/.exec(hash);
+    const onShared = hash === "#/shared" || hash.startsWith("#/shared/");
+    links.library.toggleAttribute("aria-current", !onShared);
+    links.shared.toggleAttribute("aria-current", onShared);
+    const rolePage = roles.route(hash, main);
+    if (rolePage) {
+      current = rolePage;
+      for (const link of [links.library, ...sharing.nav]) link.removeAttribute("aria-current");
+      return;
+    }
+    const sharingPage = sharing.route(hash, main);
+    if (sharingPage) {
+      current = sharingPage;
+      links.library.removeAttribute("aria-current");
+      if (!hash.startsWith("#/notifications")) refreshUnread();
+      return;
+    }
     if (item) {
-      const view = new ItemView(api, decodeURIComponent(item[1] ?? ""));
+      const view = new ItemView(api, decodeURIComponent(item[2] ?? ""), item[1] ? shared : null);
       replaceChildren(main, view.root);
       void view.load().then(() => main.focus());
+      refreshUnread();
+    } else if (hash === "#/shared") {
+      const view = new SharedView(api, shared);
+      current = view;
+      replaceChildren(main, view.root);
+      // Seeing the page is reading what was shared: the badge clears.
+      void view.reload().then(() => api.markAllNotificationsRead().then((r) => showUnread(r.unread_count), refreshUnread));
     } else {
       const view = new LibraryView(api, uploads);
-      library = view;
+      current = view;
       replaceChildren(main, view.root);
       void view.reload();
+      refreshUnread();
     }
   };
   window.addEventListener("hashchange", route);
