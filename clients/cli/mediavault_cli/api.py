@@ -127,6 +127,13 @@ class Api:
         self._lock = threading.Lock()
         self._fixed_token = os.environ.get(ENV_TOKEN)
 
+    def pool(self, connections: int) -> None:
+        """Keep up to `connections` connections per host (requests keeps 10: more threads would open and drop
+        a connection per request beyond that)."""
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(connections, 10))
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+
     def _token(self, force_refresh: bool = False) -> str:
         if self._fixed_token:
             return self._fixed_token
@@ -138,19 +145,30 @@ class Api:
                 self.identity.refresh()
             return str(stored["access_token"])
 
-    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200, 201, 202, 204), **kwargs: Any) -> Any:
-        """One API call; JSON body of the answer (None for 204). Non-ok statuses raise ApiError."""
-        url = f"{self.profile.api}{path}"
-        sent_token = self._token()
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+        anonymous: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One API call; JSON body of the answer (None for 204). Non-ok statuses raise ApiError.
 
-        def send(token: str) -> requests.Response:
-            headers = {"Authorization": f"Bearer {token}"}
+        `anonymous` sends no bearer token (share links): it works without a login.
+        """
+        url = f"{self.profile.api}{path}"
+
+        def send(token: str | None) -> requests.Response:
+            sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
             return with_retries(
-                lambda: self.http.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs), "the API"
+                lambda: self.http.request(method, url, headers=sent, timeout=TIMEOUT, **kwargs), "the API"
             )
 
-        response = send(sent_token)
-        if response.status_code == 401 and not self._fixed_token:
+        response = send(None if anonymous else self._token())
+        if response.status_code == 401 and not (anonymous or self._fixed_token):
             # The token may have been revoked or rotated under us: one refresh, one more try.
             try:
                 response = send(self._token(force_refresh=True))
@@ -160,12 +178,14 @@ class Api:
             raise error_of(response)
         return None if response.status_code == 204 or not response.content else response.json()
 
-    def pages(self, path: str, params: dict[str, Any], everything: bool = False) -> Iterator[dict[str, Any]]:
-        """Items of a listing (None-valued params left out), following next_cursor when asked for all of them."""
+    def pages(
+        self, path: str, params: dict[str, Any], everything: bool = False, key: str = "items"
+    ) -> Iterator[dict[str, Any]]:
+        """Entries under `key` of a listing (None-valued params left out), following next_cursor when asked for all."""
         query = {k: v for k, v in params.items() if v is not None}
         while True:
             page = self.request("GET", path, params=query)
-            yield from page["items"]
+            yield from page[key]
             if not everything or not page.get("next_cursor"):
                 return
             query["cursor"] = page["next_cursor"]

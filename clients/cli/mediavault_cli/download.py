@@ -70,11 +70,14 @@ class Downloader:
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def _target(self, filename: str, media_id: str, sha256: str) -> Path:
+    def _target(self, filename: str, media_id: str, sha256: str, keep_existing: bool = False) -> Path:
         name = safe_name(filename, media_id)
         with self._lock:
             candidate = self.folder / name
-            taken = name in self._claimed or (candidate.exists() and bool(sha256) and file_sha256(candidate) != sha256)
+            taken = name in self._claimed
+            if not taken and candidate.exists():
+                # keep_existing: with no SHA-256 to compare, a file already there may be anything; never replace it.
+                taken = file_sha256(candidate) != sha256 if sha256 else keep_existing
             if taken:
                 stem, dot, ext = name.rpartition(".")
                 name = f"{stem}-{media_id[:8]}.{ext}" if dot and stem else f"{name}-{media_id[:8]}"
@@ -100,6 +103,21 @@ class Downloader:
                 return outcome
             target.with_name(target.name + ".part").replace(target)
             outcome.result, outcome.sha256 = "downloaded", actual
+        except CliError as exc:
+            outcome.detail = str(exc)
+        except OSError as exc:
+            outcome.detail = f"cannot write: {exc.strerror or exc}"
+        return outcome
+
+    def save(self, url: str, filename: str, label: str) -> Fetched:
+        """Download a presigned URL (a share link's original, which comes with no SHA-256 to check against)."""
+        outcome = Fetched(label, "error")
+        try:
+            target = self._target(filename, label, "", keep_existing=True)
+            outcome.path = str(target)
+            outcome.sha256 = self._stream(url, target, 0)
+            target.with_name(target.name + ".part").replace(target)
+            outcome.result = "downloaded"
         except CliError as exc:
             outcome.detail = str(exc)
         except OSError as exc:

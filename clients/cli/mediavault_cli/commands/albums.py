@@ -15,7 +15,7 @@ from mediavault_cli.output import emit_json, err, json_option, media_table, out,
 
 @click.group(cls=DefaultGroup)
 def albums() -> None:
-    """Albums: list (default), create, show, add and remove items, delete."""
+    """Albums: list (default), create, show, add, move and remove items, edit, delete."""
 
 
 @albums.command("ls")
@@ -91,6 +91,37 @@ def albums_add(state: State, album_id: str, media_ids: tuple[str, ...], as_json:
 def albums_remove(state: State, album_id: str, media_ids: tuple[str, ...]) -> None:
     """Take items out of an album (they stay in your library)."""
     each(state.api(), media_ids, "DELETE", f"/albums/{album_id}/items/{{id}}", "removed")
+
+
+@albums.command("move")
+@click.argument("album_id")
+@click.argument("media_id")
+@click.option("--after", "after_id", metavar="MEDIA_ID", help="Put it right after this item of the album.")
+@click.option("--first", is_flag=True, help="Put it at the front.")
+@click.option("--version", "based_on", type=int, metavar="N", help="Refuse the move if the album is no longer at N.")
+@json_option
+@pass_state
+def albums_move(
+    state: State, album_id: str, media_id: str, after_id: str | None, first: bool, based_on: int | None, as_json: bool
+) -> None:
+    """Move an item of an album right after another (--after) or to the front (--first)."""
+    if bool(after_id) == first:
+        raise click.UsageError("give --after MEDIA_ID or --first (one of them)")
+    api = state.api()
+    version = api.request("GET", f"/albums/{album_id}")["version"] if based_on is None else based_on
+    try:
+        album = api.request(
+            "PATCH", f"/albums/{album_id}/items/{media_id}", json={"after": after_id, "version": version}
+        )
+    except ApiError as exc:
+        if exc.status == 409:
+            raise CliError(f"conflict: album {album_id} is no longer at version {version} ({exc.message})") from exc
+        raise
+    if as_json:
+        emit_json(album)
+    else:
+        where = f"after {after_id}" if after_id else "to the front"
+        err.print(f"moved {media_id} {where} in album {album_id} (version {album['version']})", highlight=False)
 
 
 @albums.command("edit")

@@ -18,35 +18,53 @@ from mediavault_cli.output import emit_json, err, human_size, json_option, media
 DESCRIPTION_DONE = frozenset({"ready", "failed"})
 
 
-def listing_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The filters, sort and paging of GET /media and GET /trash."""
-    for option in reversed(
-        [
-            click.option("--type", "kind", type=click.Choice(["image", "photo", "video"]), help="photo = image."),
-            click.option("--status", type=click.Choice(["pending", "processing", "ready", "failed", "rejected"])),
-            click.option("--tag"),
-            click.option("--query", "-q", "text", help="Text in filename, title or description."),
-            click.option("--created-from", metavar="ISO"),
-            click.option("--created-to", metavar="ISO"),
-            click.option("--taken-from", metavar="ISO"),
-            click.option("--taken-to", metavar="ISO"),
-            click.option("--sort", type=click.Choice(["created", "taken"]), default="created", show_default=True),
-            click.option("--order", type=click.Choice(["asc", "desc"]), default="desc", show_default=True),
-            click.option("--limit", type=click.IntRange(1, 100), default=50, show_default=True, help="Page size."),
-            click.option("--all", "everything", is_flag=True, help="Every page, not just the first."),
-            json_option,
-        ]
-    ):
+FILTER_OPTIONS = (
+    click.option("--type", "kind", type=click.Choice(["image", "photo", "video"]), help="photo = image."),
+    click.option("--status", type=click.Choice(["pending", "processing", "ready", "failed", "rejected"])),
+    click.option("--tag"),
+    click.option("--query", "-q", "text", help="Text in filename, title or description."),
+    click.option("--created-from", metavar="ISO"),
+    click.option("--created-to", metavar="ISO"),
+    click.option("--taken-from", metavar="ISO"),
+    click.option("--taken-to", metavar="ISO"),
+)
+ORDER_OPTIONS = (
+    click.option("--sort", type=click.Choice(["created", "taken"]), default="created", show_default=True),
+    click.option("--order", type=click.Choice(["asc", "desc"]), default="desc", show_default=True),
+)
+PAGING_OPTIONS = (
+    click.option("--limit", type=click.IntRange(1, 100), default=50, show_default=True, help="Page size."),
+    click.option("--all", "everything", is_flag=True, help="Every page, not just the first."),
+    json_option,
+)
+
+
+def _with(options: tuple[Callable[[Any], Any], ...], command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(options):
         command = option(command)
     return command
 
 
-def _print_listing(api: Api, path: str, filters: dict[str, Any], everything: bool, as_json: bool, title: str) -> None:
-    kind = "image" if filters.get("kind") == "photo" else filters.get("kind")
-    params = {**filters, "type": kind, "q": filters.get("text")}
+def listing_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters, sort and paging of GET /media and GET /trash."""
+    return _with((*FILTER_OPTIONS, *ORDER_OPTIONS, *PAGING_OPTIONS), command)
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters and paging of GET /media, without its sort (listings of what others shared, newest grant first)."""
+    return _with((*FILTER_OPTIONS, *PAGING_OPTIONS), command)
+
+
+def query_of(filters: dict[str, Any]) -> dict[str, Any]:
+    """The API's query parameters for the options of `listing_options` or `filter_options`."""
+    params = {**filters, "type": "image" if filters.get("kind") == "photo" else filters.get("kind")}
+    params["q"] = params.pop("text", None)
     params.pop("kind", None)
-    params.pop("text", None)
-    items = list(api.pages(path, params, everything))
+    return params
+
+
+def _print_listing(api: Api, path: str, filters: dict[str, Any], everything: bool, as_json: bool, title: str) -> None:
+    items = list(api.pages(path, query_of(filters), everything))
     if as_json:
         emit_json(items)
     else:

@@ -169,7 +169,7 @@ def shares_ls(
         if as_json:
             emit_json(received)
         else:
-            out.print(_incoming_table(received))
+            out.print(incoming_table(received, "shared with you"))
         return
     if resource_id:
         kind = "albums" if album else "media"
@@ -207,8 +207,9 @@ def _grants_table(grants: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def _incoming_table(received: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"shared with you ({len(received)})")
+def incoming_table(received: list[dict[str, Any]], title: str) -> Table:
+    """Items and albums shared with the caller, one a row, with the grant they came through."""
+    table = Table(title=f"{title} ({len(received)})")
     table.add_column("share id", no_wrap=True)
     for column in ("what", "id", "name", "permissions", "since", "expires"):
         table.add_column(column, overflow="fold")

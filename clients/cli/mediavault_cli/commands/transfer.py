@@ -19,13 +19,14 @@ from mediavault_cli.upload import Outcome, Uploader, collect
 
 T = TypeVar("T")
 R = TypeVar("R")
+THREADS_PER_SEND = 2
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (name or relative path).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching.")
-@click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(1, 32), help="Files in parallel.")
+@click.option("--jobs", "-j", default=4, show_default=True, type=click.IntRange(1, 32), help="Files sent at once.")
 @click.option("--wait/--no-wait", default=True, help="Wait for processing and report its outcome.")
 @click.option("--wait-timeout", default=300.0, show_default=True, help="Seconds to wait for processing per file.")
 @click.option("--force", is_flag=True, help="Upload even when the vault already holds the same bytes.")
@@ -52,12 +53,23 @@ def upload(
         raise click.UsageError("--new-version takes exactly one file (and no --force)")
     api = state.api()
     api.request("GET", "/me")  # fail once, early, on a bad token or an unreachable API, not once per file
+    # Twice as many threads as sends: while `jobs` files are on the wire, as many more are hashed and declared
+    # (on a bulk upload of 5 MB photos declaring took as long as sending; bench: tests/perf/test_bench_cli_upload.py).
+    threads = jobs * THREADS_PER_SEND
+    api.pool(threads)
     with progress_bar() as progress:
         overall = progress.add_task(f"{len(files)} files", total=sum(f.stat().st_size for f in files), phase="all")
         uploader = Uploader(
-            api, progress, overall, wait=wait, wait_timeout=wait_timeout, force=force, new_version_of=new_version_of
+            api,
+            progress,
+            overall,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            force=force,
+            new_version_of=new_version_of,
+            transfers=jobs,
         )
-        outcomes = in_parallel(uploader.upload, files, jobs)
+        outcomes = in_parallel(uploader.upload, files, threads)
     if as_json:
         emit_json([o.as_json() for o in outcomes])
     else:
