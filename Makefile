@@ -23,7 +23,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install web test-browser run test test-unit test-functional test-integration test-cli test-localstack fuzz lint package localstack bench clean
+.PHONY: help install web test-browser run jobs test test-unit test-functional test-integration test-cli test-localstack fuzz lint package localstack bench clean
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ $(LS_STAMP): infra/local/localstack-requirements.txt
 
 run: $(STAMP) $(WEB_DIST) ## Start the whole system on loopback, web console included (EMULATOR=localstack to use LocalStack)
 	$(PY) -m infra.local.stack $(if $(EMULATOR),--emulator $(EMULATOR),)
+
+jobs: $(STAMP) ## Run every scheduled job (@app.schedule) once against the running `make run` stack; print what each did
+	$(PY) -m infra.local.jobs $(if $(EMULATOR),--emulator $(EMULATOR),)
 
 test: $(STAMP) $(LS_STAMP) $(WEB_DIST) $(CHROMIUM) ## Every test tier: unit, functional, integration, LocalStack, browser
 	$(PY) -m pytest tests -q --ignore=tests/perf

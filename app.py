@@ -8,7 +8,6 @@ they first run, so the API's cold start does not pay for it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, CloudWatchEvent, SQSEvent
@@ -28,6 +27,8 @@ from functions.api import (
     uploads,
     users,
 )
+from functions.api import erasure as erasure_api
+from functions.api import export as export_api
 from functions.api import maintenance as maintenance_api
 from functions.api import moderation as moderation_api
 from functions.api.middleware import http_middleware
@@ -35,7 +36,13 @@ from functions.containers import Lazy
 from functions.containers.api import ApiContainer
 
 if TYPE_CHECKING:
-    from functions.containers.jobs import AnalyzerContainer, JanitorContainer, NotifierContainer, ProcessorContainer
+    from functions.containers.jobs import (
+        AnalyzerContainer,
+        JanitorContainer,
+        NotifierContainer,
+        ProcessorContainer,
+        RecorderContainer,
+    )
     from functions.containers.maintenance import MaintainerContainer
 
 app = Chalice(app_name="media-vault")
@@ -50,6 +57,8 @@ app.register_blueprint(albums.bp)
 app.register_blueprint(analytics.bp)
 app.register_blueprint(moderation_api.bp)
 app.register_blueprint(maintenance_api.bp)
+app.register_blueprint(export_api.bp)
+app.register_blueprint(erasure_api.bp)
 
 
 def _processor_container() -> ProcessorContainer:
@@ -70,6 +79,12 @@ def _notifier_container() -> NotifierContainer:
     return NotifierContainer.from_env()
 
 
+def _recorder_container() -> RecorderContainer:
+    from functions.containers.jobs import RecorderContainer
+
+    return RecorderContainer.from_env()
+
+
 def _janitor_container() -> JanitorContainer:
     from functions.containers.jobs import JanitorContainer
 
@@ -81,6 +96,7 @@ processor_services: Lazy[ProcessorContainer] = Lazy(_processor_container)
 analyzer_services: Lazy[AnalyzerContainer] = Lazy(_analyzer_container)
 janitor_services: Lazy[JanitorContainer] = Lazy(_janitor_container)
 notifier_services: Lazy[NotifierContainer] = Lazy(_notifier_container)
+recorder_services: Lazy[RecorderContainer] = Lazy(_recorder_container)
 routing.serve(api_services)
 
 # Placeholder ARNs: infra/template.yaml points the event sources at the stack's own queues.
@@ -113,11 +129,21 @@ def notifier(event: SQSEvent) -> dict[str, Any]:
     return handle_batch(event.to_dict(), event.context, notifier_services())
 
 
+@app.lambda_function(name="recorder")
+def recorder(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """The API's audit entries and analytics counts, delivered from its log group by a subscription filter."""
+    from functions.recorder import handle
+
+    return handle(event, recorder_services())
+
+
 @app.schedule("rate(1 hour)", name="janitor")
 def janitor(event: CloudWatchEvent) -> dict[str, int]:
-    """Hourly upkeep: uploads whose bytes never came give their quota back; old trash is deleted for good."""
-    context: Any = event.context  # Lambda's context object (Chalice types it loosely)
-    return janitor_services().janitor.sweep(datetime.now(UTC), lambda: context.get_remaining_time_in_millis() / 1000)
+    """Hourly upkeep: uploads whose bytes never came give their quota back; old trash, old versions of originals,
+    ended grants and finished exports are deleted for good. Counts go out as metrics and come back as a summary."""
+    from functions.processing.janitor import handle
+
+    return handle(event.context, janitor_services())
 
 
 def _maintainer_container() -> MaintainerContainer:

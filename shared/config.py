@@ -28,6 +28,9 @@ class Settings:
     audit_table: str = "media-vault-local-audit"
     # Audit entries expire (DynamoDB TTL) this long after they were written.
     audit_retention_days: int = 400
+    # How the API's audit entries and analytics counts reach their tables (shared/adapters/records.py): "direct"
+    # (during the request), "stdout" (Lambda: a log subscription feeds the recorder), "file:<path>" (local spool).
+    record_delivery: str = "direct"
     # Analytics counters (per scope and day) and the markers that keep a redelivered event from counting twice.
     analytics_table: str = "media-vault-local-analytics"
     processing_queue_url: str = ""
@@ -80,6 +83,14 @@ class Settings:
     abandoned_upload_hours: int = 24
     # Items stay in the trash this long, then are deleted for good.
     trash_retention_days: int = 30
+    # Versions of an original stay this long after a newer one replaced them (history and restore see them), then
+    # the janitor deletes them and gives their bytes back; 0 keeps every version. The janitor is the one owner of
+    # this rule for originals/ (the bucket's lifecycle rule covers only renditions/, which no quota counts).
+    noncurrent_version_retention_days: int = 30
+    # An expired grant stays listed in /shares/outgoing (so its grantor can extend it) this long, then goes.
+    expired_share_retention_hours: int = 0
+    # Finished export archives (exports/ in the media bucket) are deleted this long after they were written.
+    export_retention_days: int = 7
     idempotency_table: str = "media-vault-local-idempotency"
     settings_table: str = "media-vault-local-settings"
     analysis_queue_url: str = ""
@@ -96,8 +107,9 @@ class Settings:
     notification_retention_days: int = 90
     # SES sender (a verified identity); empty: in-app notifications only.
     email_sender: str = ""
-    # The web console, whose "shared with me" page notification emails point to (never to the media itself).
-    console_url: str = "http://127.0.0.1:8000/console"
+    # The web console's origin (where its index.html is served); notification emails link to its "Shared with me"
+    # page there (never to the media itself). Locally `make run` serves it on :8090; deployed stages set CONSOLE_URL.
+    console_url: str = "http://127.0.0.1:8090"
 
     # Share links are handed out as this URL followed by "/<token>": the API's own GET /links route by default;
     # a deployed stage points it at its API stage URL + "/links" (or a console page that calls that route).
@@ -106,6 +118,16 @@ class Settings:
     # Maintenance jobs (reprocess, reconcile): their table, and the queue their worker (the maintainer) drains.
     jobs_table: str = "media-vault-local-jobs"
     maintenance_queue_url: str = ""
+
+    # Abuse limits (shared/domain/limits.py): requests per window by one caller (link opens: by one link), counted
+    # on the limits table; 0 turns a limit off. API Gateway's stage throttling and the WAF rate rule sit in front.
+    limits_table: str = "media-vault-local-limits"
+    rate_limit_window_seconds: int = 60
+    rate_limit_uploads: int = 120
+    rate_limit_describe: int = 20
+    rate_limit_reprocess: int = 10
+    rate_limit_export: int = 5
+    rate_limit_link_opens: int = 60
 
     @property
     def cursor_key(self) -> str:

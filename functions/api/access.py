@@ -15,9 +15,13 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     # A share link's token is its own credential (and its password, if it has one).
     ("GET", "/links/{token}"): PUBLIC,
     ("GET", "/links/{token}/download"): PUBLIC,
+    ("GET", "/links/{token}/items/{media_id}/download"): PUBLIC,
     ("GET", "/me"): EVERYONE,
     ("GET", "/me/audit"): EVERYONE,
     ("GET", "/me/analytics"): EVERYONE,
+    # Someone else's export answers 404, like a missing one (shared/domain/export.py).
+    ("POST", "/me/export"): EVERYONE,
+    ("GET", "/me/export/{job_id}"): EVERYONE,
     ("GET", "/partner/analytics"): PARTNERS,
     ("GET", "/admin/analytics"): ADMINS,
     ("POST", "/uploads"): EVERYONE,
@@ -76,6 +80,8 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/admin/users"): ADMINS,
     ("PUT", "/admin/users/{user_id}/status"): ADMINS,
     ("PUT", "/admin/users/{user_id}/role"): ADMINS,
+    ("DELETE", "/me"): EVERYONE,
+    ("DELETE", "/admin/users/{user_id}/data"): ADMINS,
 }
 
 

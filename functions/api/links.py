@@ -37,5 +37,13 @@ def download_link(token: str) -> DownloadLink:
     return DownloadLink(url=link.url, filename=link.filename, expires_at=link.expires_at)
 
 
+@route(bp, "/links/{token}/items/{media_id}/download", response=DownloadLink, errors=(401, 404, 429), headers=_NO_STORE)
+def download_linked_item(token: str, media_id: str) -> DownloadLink:
+    """A short-lived URL of the original of one item in a linked album (404 unless the link allows downloads and
+    the item is in the album and servable; 404 for an item link)."""
+    link = services().link_access.download_item(token, _password(), media_id)
+    return DownloadLink(url=link.url, filename=link.filename, expires_at=link.expires_at)
+
+
 def _password() -> str | None:
     return current_request(bp).headers.get(PASSWORD_HEADER) or None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -63,6 +64,7 @@ ACTION_NAMES: dict[tuple[str, str], str] = {
     ("POST", "/notifications/read-all"): "notification.read_all",
     ("GET", "/links/{token}"): "link.open",
     ("GET", "/links/{token}/download"): "link.download",
+    ("GET", "/links/{token}/items/{media_id}/download"): "link.items.download",
     ("POST", "/albums"): "album.create",
     ("PATCH", "/albums/{album_id}"): "album.update",
     ("DELETE", "/albums/{album_id}"): "album.delete",
@@ -83,6 +85,10 @@ ACTION_NAMES: dict[tuple[str, str], str] = {
     ("GET", "/admin/moderation"): "admin.moderation.list",
     ("POST", "/admin/moderation/{media_id}"): "admin.moderation.decide",
     ("POST", "/media/{media_id}/review"): "media.review.request",
+    ("DELETE", "/me"): "account.erase",
+    ("DELETE", "/admin/users/{user_id}/data"): "admin.users.erase",
+    ("POST", "/me/export"): "export.start",
+    ("GET", "/me/export/{job_id}"): "export.read",
 }
 
 # Who the library let at which item in this request (one context per request: the route wrapper resets it).
@@ -106,9 +112,37 @@ def action_name(method: str, path: str) -> str:
     return ".".join([*words, _VERBS.get(method, method.lower())])
 
 
+# A person an erasure request erases, and their pseudonym: the request's own entry names the pseudonym wherever it
+# would name them. The recorder writes asynchronously, so this entry may reach the log after the erase job has
+# rewritten the others (shared/domain/erasure.py); it must need no rewriting.
+_stand_in: ContextVar[tuple[str, str] | None] = ContextVar("erased_stand_in", default=None)
+
+
 def begin() -> None:
     """Start a request with nothing accessed yet."""
     _accessed.set(())
+    _stand_in.set(None)
+
+
+def stand_in(user_id: str, alias: str) -> None:
+    """Record this request with alias in place of user_id (as actor, resource or owner), without the person's
+    name or origin."""
+    _stand_in.set((user_id, alias))
+
+
+def _pseudonymous(
+    caller: Principal, resource: tuple[str, str, str], origin: tuple[str, str, str]
+) -> tuple[Principal, tuple[str, str, str], tuple[str, str, str]]:
+    swap = _stand_in.get()
+    if swap is None:
+        return caller, resource, origin
+    erased, alias = swap
+    resource_type, resource_id, owner = resource
+    resource = (resource_type, alias if resource_id == erased else resource_id, alias if owner == erased else owner)
+    if caller.sub == erased:
+        caller = replace(caller, sub=alias, username="", email="")
+        origin = ("", "", origin[2])
+    return caller, resource, origin
 
 
 def finish(
@@ -125,13 +159,8 @@ def finish(
         if request.method not in WRITES and not path.startswith("/admin/") and not others:
             return
         item = others[0] if others else (items[0] if items else None)
-        trail().record(
-            caller,
-            action_name(request.method, path),
-            _resource(path, path_values, item),
-            status,
-            _origin(request),
-        )
+        caller, resource, origin = _pseudonymous(caller, _resource(path, path_values, item), _origin(request))
+        trail().record(caller, action_name(request.method, path), resource, status, origin)
     except Exception:  # noqa: BLE001 - the audit log must not fail the request it records
         logger.exception("an audit entry could not be written", extra={"path": path, "status": status})
         metrics.add_metric(name="AuditWriteFailed", unit=MetricUnit.Count, value=1)

@@ -24,6 +24,7 @@ from pynamodb.exceptions import PynamoDBException
 from functions.api import recording
 from functions.api.access import allowed_roles
 from functions.api.errors import error_response
+from functions.api.limits import admit_request, route_limit
 from functions.api.models.common import PATH_PARAMETERS, FieldProblem, ValidationErrorBody
 from functions.authorizer import keycloak
 from shared.domain.errors import DomainError, Forbidden, NotFound, Unavailable
@@ -108,6 +109,7 @@ def route(
 
     def register(view: View) -> View:
         roles = {method: allowed_roles(method, path) for method in methods}
+        limited = {method: route_limit(method, path) for method in methods}
         public = all(not allowed for allowed in roles.values())
         summary, _, description = inspect.cleandoc(view.__doc__ or view.__name__).partition("\n")
         for method in methods:
@@ -125,7 +127,8 @@ def route(
                     response=response,
                     status=status,
                     other_statuses=other_statuses,
-                    errors=errors,
+                    # A limited route may also answer 429 (functions/api/limits.py).
+                    errors=errors if limited[method] is None or 429 in errors else (*errors, 429),
                     text_types=text_types,
                 )
             )
@@ -140,6 +143,10 @@ def route(
                     _admitted.set(services().user_directory.admit(caller))
                     services().analytics_recorder.active(caller)  # once per user and day; never raises
                 arguments: dict[str, Any] = {name: _path_value(name, value) for name, value in path_values.items()}
+                kind = limited[request.method]
+                if kind is not None:
+                    caller_or_link = principal(bp) if allowed else None
+                    admit_request(services().request_limits, kind, caller_or_link, arguments)
                 if query is not None:
                     arguments["query"] = _validated(query, _query_mapping(request.query_params), "query")
                 if body is not None:

@@ -17,9 +17,9 @@ def me() -> Account:
     return Account.of(current_user())
 
 
-@route(bp, "/admin/users/{user_id}/status", methods=("PUT",), body=StatusChange, response=Account, errors=(404,))
+@route(bp, "/admin/users/{user_id}/status", methods=("PUT",), body=StatusChange, response=Account, errors=(404, 409))
 def set_user_status(user_id: str, body: StatusChange) -> Account:
-    """Suspend or reactivate an account (admins only)."""
+    """Suspend or reactivate an account (admins only); an account being erased stays as it is (409)."""
     return Account.of(services().user_directory.set_status(user_id, body.status.value))
 
 

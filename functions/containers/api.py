@@ -7,17 +7,22 @@ from functools import cached_property
 from functions.api.recording import AccessWitness
 from functions.containers.aws import AwsContainer
 from shared.adapters.dead_letters import SqsDeadLetters
-from shared.adapters.dynamo.audit import DynamoAuditLog
+from shared.adapters.dynamo.access import DynamoAccessReads
+from shared.adapters.dynamo.limits import DynamoWindowCounters
 from shared.adapters.dynamo.review import DynamoReviewRepository
 from shared.adapters.keycloak_admin import KeycloakAdmin
+from shared.adapters.records import DeferredAuditLog, DeferredCounters, Emit, emitter
 from shared.adapters.share_events import SqsShareEvents
 from shared.domain.albums import Albums
 from shared.domain.analysis import DescriptionRequests
-from shared.domain.analytics import AccessObservers, AnalyticsReader
+from shared.domain.analytics import AccessObservers, AnalyticsReader, CounterAdder
 from shared.domain.audit import AuditTrail
+from shared.domain.erasure import ErasureRequests
+from shared.domain.export import DataExports
 from shared.domain.grants import ResourceType
-from shared.domain.jobs import MaintenanceJobs
+from shared.domain.jobs import MaintenanceJobs, Reprocessing
 from shared.domain.library import MediaLibrary
+from shared.domain.limits import Limited, RateLimit, RequestLimits
 from shared.domain.links import LinkAccess
 from shared.domain.notifications import NotificationCenter
 from shared.domain.review import ModerationReview
@@ -33,8 +38,14 @@ class ApiContainer(AwsContainer):
     @cached_property
     def user_directory(self) -> UserDirectory:
         """Vault accounts (admitted ones cached for this container)."""
+        from functions.containers.erasure import erased_check
+
         store = self.settings_store
-        return UserDirectory(self.user_repository, default_quota_bytes=lambda: store.load().default_quota_bytes)
+        return UserDirectory(
+            self.user_repository,
+            default_quota_bytes=lambda: store.load().default_quota_bytes,
+            erased=erased_check(self),
+        )
 
     @cached_property
     def user_administration(self) -> UserAdministration:
@@ -72,15 +83,23 @@ class ApiContainer(AwsContainer):
     @cached_property
     def media_library(self) -> MediaLibrary:
         """Reads and manages media (grants let others in, through the policy); a purge gives bytes back to quota."""
+        settings = self.settings
         return MediaLibrary(
             self.media_repository,
             self.storage,
-            url_ttl_seconds=self.settings.download_url_ttl_seconds,
+            url_ttl_seconds=settings.download_url_ttl_seconds,
             grants=self.grant_repository,
             observer=AccessObservers(AccessWitness(), self.analytics_recorder),
             albums=self.album_repository,
             on_purged=self.analytics_recorder.purged,
+            access_reads=self.access_reads,
         )
+
+    @cached_property
+    def access_reads(self) -> DynamoAccessReads:
+        """An item and the caller's grants on it, in one read (the policy's lookup)."""
+        settings = self.settings
+        return DynamoAccessReads(settings.media_table, settings.shares_table, settings.region)
 
     @cached_property
     def albums(self) -> Albums:
@@ -118,6 +137,20 @@ class ApiContainer(AwsContainer):
         return SqsShareEvents(self.boto_session.client("sqs"), self.settings.notifications_queue_url)
 
     @cached_property
+    def request_limits(self) -> RequestLimits:
+        """Per-caller (per-link) limits on the expensive routes, counted on the limits table."""
+        settings = self.settings
+        window = settings.rate_limit_window_seconds
+        limits = {
+            Limited.UPLOADS: RateLimit(settings.rate_limit_uploads, window),
+            Limited.DESCRIBE: RateLimit(settings.rate_limit_describe, window),
+            Limited.REPROCESS: RateLimit(settings.rate_limit_reprocess, window),
+            Limited.EXPORT: RateLimit(settings.rate_limit_export, window),
+            Limited.LINK_OPENS: RateLimit(settings.rate_limit_link_opens, window),
+        }
+        return RequestLimits(DynamoWindowCounters(settings.limits_table, settings.region), limits)
+
+    @cached_property
     def notification_center(self) -> NotificationCenter:
         """The caller's own notifications."""
         return NotificationCenter(self.notification_repository)
@@ -132,24 +165,38 @@ class ApiContainer(AwsContainer):
             self.storage,
             self.notification_repository,
             url_ttl_seconds=settings.download_url_ttl_seconds,
+            reprocess=self.reprocessing,
         )
 
     @cached_property
+    def record_emitter(self) -> Emit | None:
+        """Where audit entries and counts leave the request for the recorder; None: written during the request."""
+        return emitter(self.settings.record_delivery)
+
+    @property
+    def counter_sink(self) -> CounterAdder:
+        """Counts go to the recorder when deferred (a read by a grantee pays for its reads only)."""
+        emit = self.record_emitter
+        return DeferredCounters(emit) if emit else self.analytics_store
+
+    @cached_property
     def audit_trail(self) -> AuditTrail:
-        """The audit log: the route wrapper records into it, admins and owners search it."""
-        settings = self.settings
-        log = DynamoAuditLog(
-            settings.audit_table,
-            settings.region,
-            retention_days=settings.audit_retention_days,
-            cursor_key=settings.cursor_key,
-        )
-        return AuditTrail(log)
+        """The audit log: the route wrapper records into it (through the recorder when deferred), admins and owners
+        search it."""
+        emit = self.record_emitter
+        return AuditTrail(self.audit_log, writer=DeferredAuditLog(emit) if emit else None)
 
     @cached_property
     def analytics_reader(self) -> AnalyticsReader:
         """Analytics reports: one query per scope over a range of days."""
         return AnalyticsReader(self.analytics_store)
+
+    @cached_property
+    def reprocessing(self) -> Reprocessing:
+        """Sends an item back through the processor (an approval after a rejection makes its renditions again)."""
+        from functions.containers.maintenance import reprocessing
+
+        return reprocessing(self)
 
     @cached_property
     def maintenance_jobs(self) -> MaintenanceJobs:
@@ -159,8 +206,22 @@ class ApiContainer(AwsContainer):
         return maintenance_jobs(self)
 
     @cached_property
+    def data_exports(self) -> DataExports:
+        """The caller's exports of their own data: started here, built by the maintainer."""
+        from functions.containers.export import data_exports
+
+        return data_exports(self, self.maintenance_jobs)
+
+    @cached_property
     def dead_letters(self) -> SqsDeadLetters:
         """The processing, analysis and notifications dead-letter queues."""
         from functions.containers.maintenance import dead_letters
 
         return dead_letters(self)
+
+    @cached_property
+    def erasure_requests(self) -> ErasureRequests:
+        """Erasure of a person's data: the account stops at once, the maintainer erases the rest."""
+        from functions.containers.erasure import erasure_requests
+
+        return erasure_requests(self, self.user_directory, self.maintenance_jobs)

@@ -13,6 +13,7 @@ from functions.containers import Container
 from shared.adapters.analysis import SqsAnalysisRequests
 from shared.adapters.dynamo.albums import DynamoAlbumRepository
 from shared.adapters.dynamo.analytics import DynamoCounterStore
+from shared.adapters.dynamo.audit import DynamoAuditLog
 from shared.adapters.dynamo.grants import DynamoGrantRepository
 from shared.adapters.dynamo.media import DynamoMediaRepository
 from shared.adapters.dynamo.notifications import DynamoNotificationRepository
@@ -20,7 +21,7 @@ from shared.adapters.dynamo.quota import DynamoQuotaLedger
 from shared.adapters.dynamo.settings import DynamoSettingsStore, environment_defaults
 from shared.adapters.dynamo.users import DynamoUserRepository
 from shared.adapters.storage import S3Storage
-from shared.domain.analytics import AnalyticsRecorder
+from shared.domain.analytics import AnalyticsRecorder, CounterAdder
 from shared.observability import logger, metrics
 
 
@@ -109,4 +110,20 @@ class AwsContainer(Container):
             logger.warning("an analytics count was lost", extra={"event_id": event_id, "error": repr(error)})
             metrics.add_metric(name="AnalyticsWriteFailed", unit=MetricUnit.Count, value=1)
 
-        return AnalyticsRecorder(self.analytics_store, on_failure=report)
+        return AnalyticsRecorder(self.counter_sink, on_failure=report)
+
+    @property
+    def counter_sink(self) -> CounterAdder:
+        """Where the recorder's counts go: the store (a function that defers them overrides this)."""
+        return self.analytics_store
+
+    @cached_property
+    def audit_log(self) -> DynamoAuditLog:
+        """The audit log."""
+        settings = self.settings
+        return DynamoAuditLog(
+            settings.audit_table,
+            settings.region,
+            retention_days=settings.audit_retention_days,
+            cursor_key=settings.cursor_key,
+        )

@@ -17,6 +17,8 @@ from shared.domain.analysis import AnalysisOnReady, MediaAnalyzer
 from shared.domain.library import MediaLibrary
 from shared.domain.maintenance import Janitor
 from shared.domain.processing import MediaProcessor, ObjectCreated
+from shared.domain.recording import RecordWriter
+from shared.domain.retention import Chore
 from shared.domain.share_notifier import ShareNotifier
 from shared.observability import logger, metrics
 
@@ -137,6 +139,15 @@ class NotifierContainer(AwsContainer):
         return ShareNotifier(self.notification_repository, self.user_repository, self.media_repository, self.mailer)
 
 
+class RecorderContainer(AwsContainer):
+    """The API's deferred records into the audit log and the analytics counters."""
+
+    @cached_property
+    def record_writer(self) -> RecordWriter:
+        """Writes delivered batches, each write idempotent."""
+        return RecordWriter(self.audit_log, self.analytics_store)
+
+
 class JanitorContainer(AwsContainer):
     """Hourly upkeep."""
 
@@ -158,4 +169,35 @@ class JanitorContainer(AwsContainer):
             library.purge_item,
             upload_max_age=timedelta(hours=settings.abandoned_upload_hours),
             trash_retention=lambda: timedelta(days=self.settings_store.load().trash_retention_days),
+            chores=retention_chores(self, library),
         )
+
+
+def retention_chores(container: AwsContainer, library: MediaLibrary) -> list[Chore]:
+    """The janitor's retention chores: old versions of originals, ended grants, finished exports."""
+    from shared.adapters.dynamo.expiry import DynamoEndedGrants
+    from shared.adapters.dynamo.versions import DynamoVersionedItems
+    from shared.adapters.exports import S3ExportArchives
+    from shared.domain.retention import ExportRetention, ShareExpiry, VersionRetention
+    from shared.domain.sharing import Sharing
+
+    settings = container.settings
+    # Only the cascade is used: reshares of an ended grant go as a revoke's do, without telling anyone (the grant
+    # gave nothing since it expired or was used up; a link has nobody to tell).
+    sharing = Sharing(library, container.media_repository, container.grant_repository, container.user_repository)
+    return [
+        VersionRetention(
+            DynamoVersionedItems(settings.media_table, settings.users_table, settings.region),
+            container.storage,
+            timedelta(days=settings.noncurrent_version_retention_days),
+        ),
+        ShareExpiry(
+            DynamoEndedGrants(settings.shares_table, settings.region),
+            lambda ended: sharing.cascade(ended, notify=False),
+            grace=timedelta(hours=settings.expired_share_retention_hours),
+        ),
+        ExportRetention(
+            S3ExportArchives(container.s3_client, settings.media_bucket),
+            timedelta(days=settings.export_retention_days),
+        ),
+    ]

@@ -6,6 +6,8 @@ import uuid
 from functools import cached_property
 
 from functions.containers.aws import AwsContainer
+from functions.containers.erasure import erasure_runner
+from functions.containers.export import export_builder
 from shared.adapters.dead_letters import SqsDeadLetters
 from shared.adapters.dynamo.inventory import DynamoMaintenanceItems, DynamoQuotaCounters
 from shared.adapters.dynamo.jobs import DynamoJobStore
@@ -14,25 +16,38 @@ from shared.domain.jobs import JobKind, MaintenanceJobs, Reprocessing
 from shared.domain.reconcile import Reconciler
 
 
+def reprocessing(container: AwsContainer) -> Reprocessing:
+    """Items sent back through the processor: reopened on the media table, announced on the processing queue."""
+    settings = container.settings
+    sqs = container.boto_session.client("sqs")
+    items = DynamoMaintenanceItems(settings.media_table, settings.region)
+    return Reprocessing(items, SqsProcessingRequests(sqs, settings.processing_queue_url, settings.media_bucket))
+
+
 def maintenance_jobs(container: AwsContainer) -> MaintenanceJobs:
     """Jobs on the jobs table, their steps on the maintenance queue."""
     settings = container.settings
     sqs = container.boto_session.client("sqs")
     items = DynamoMaintenanceItems(settings.media_table, settings.region)
-    reprocessing = Reprocessing(items, SqsProcessingRequests(sqs, settings.processing_queue_url, settings.media_bucket))
+    reprocess = reprocessing(container)
     reconciler = Reconciler(
         S3Inventory(container.s3_client, settings.media_bucket, container.storage),
         items,
         DynamoQuotaCounters(settings.users_table, settings.region),
-        reprocessing,
+        reprocess,
     )
+    store = DynamoJobStore(settings.jobs_table, settings.region)
     return MaintenanceJobs(
-        DynamoJobStore(settings.jobs_table, settings.region),
+        store,
         SqsJobQueue(sqs, settings.maintenance_queue_url),
         items,
-        reprocessing,
+        reprocess,
         new_id=lambda: uuid.uuid4().hex,
-        runners={JobKind.RECONCILE: reconciler},
+        runners={
+            JobKind.RECONCILE: reconciler,
+            JobKind.EXPORT: export_builder(container, store),
+            JobKind.ERASE: erasure_runner(container),
+        },
     )
 
 

@@ -75,6 +75,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("GET", _U + "/count", "admin_count"),
         ("GET", _U + "/([^/]+)", "admin_get_user"),
         ("PUT", _U + "/([^/]+)", "admin_update_user"),
+        ("DELETE", _U + "/([^/]+)", "admin_delete_user"),
         ("GET", _U + "/([^/]+)/role-mappings/realm", "admin_get_roles"),
         ("POST", _U + "/([^/]+)/role-mappings/realm", "admin_add_roles"),
         ("DELETE", _U + "/([^/]+)/role-mappings/realm", "admin_remove_roles"),
@@ -370,6 +371,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _h_admin_update_user(self, user_id: str) -> Reply:
         self._user(user_id).apply(self._json_object())
+        return 204, None
+
+    def _h_admin_delete_user(self, user_id: str) -> Reply:
+        # As Keycloak: the user is gone (an unknown one answers 404).
+        del self.realm.users[self._user(user_id).id]
         return 204, None
 
     def _h_admin_get_roles(self, user_id: str) -> Reply:

@@ -197,6 +197,14 @@ class _Handler(ChaliceRequestHandler):
         self._send_http_response(status, {"Content-Type": content_type}, body)
 
 
+class _Server(ThreadedHTTPServer):
+    """Chalice's threaded server with a listen backlog for bursts (http.server's default, 5, lets a burst of
+    concurrent connections overflow the accept queue and be reset) and threads that never hold up shutdown."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer:
     """An HTTP server for the app on host:port."""
     # One gateway for every connection: it holds no request state, and building it reads the template (~100 ms).
@@ -205,7 +213,7 @@ def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer
     def handler(request: Any, client_address: Any, server: HTTPServer) -> _Handler:
         return _Handler(request, client_address, server, gateway)
 
-    server = ThreadedHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.web_origins = web_origins()
     return server
 

@@ -1,7 +1,8 @@
 """`make run`: the whole system on loopback, started in order and stopped together.
 
 emulator (:4566) -> resources from infra/template.yaml -> identity server (:8080)
--> API (:8000) -> processing worker. Ctrl-C (or SIGTERM) stops every process it started.
+-> API (:8000) -> workers (processing, analysis, notifications, maintenance, the recorder).
+Ctrl-C (or SIGTERM) stops every process it started.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -74,6 +76,8 @@ class DevStack:
         self._extra_env = extra_env or {}
         self._children: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = []
         self.env: dict[str, str] = {}
+        # The API's deferred records (audit entries, counts) are spooled here for the recorder worker.
+        self._spool = tempfile.TemporaryDirectory(prefix="media-vault-records-")
 
     @property
     def api_url(self) -> str:
@@ -131,6 +135,7 @@ class DevStack:
         if self.ports.web is not None:
             # The console's origin: the identity server's redirects and CORS, and the local API's CORS.
             env["MEDIA_VAULT_WEB_ORIGINS"] = self.web_url
+        env["RECORD_DELIVERY"] = f"file:{Path(self._spool.name) / 'records.jsonl'}"
         if self.emulator == "localstack":
             env["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://{self.host}:{self.ports.dynamodb}"
         env.update(self._extra_env)
@@ -168,6 +173,9 @@ class DevStack:
             if provisioned.returncode != 0:
                 raise RuntimeError(f"provisioning the local resources failed:\n{provisioned.stderr[-4000:]}")
             self.env.update(json.loads(provisioned.stdout))
+            if self.ports.web is not None and "CONSOLE_URL" not in self._extra_env:
+                # Notification emails link to the console this stack serves, whatever port it was given.
+                self.env["CONSOLE_URL"] = self.web_url
             identity = self._spawn(
                 "identity", "-m", "infra.identity.server", "--host", self.host, "--port", str(self.ports.identity)
             )
@@ -176,6 +184,7 @@ class DevStack:
             self._spawn("analyzer", "-m", "infra.local.worker", "--function", "analyzer")
             self._spawn("notifier", "-m", "infra.local.worker", "--function", "notifier")
             self._spawn("maintainer", "-m", "infra.local.worker", "--function", "maintainer")
+            self._spawn("recorder", "-m", "infra.local.worker", "--function", "recorder")
             web = None
             if self.ports.web is not None:
                 web = self._spawn(

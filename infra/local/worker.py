@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -107,13 +108,70 @@ class QueueWorker:
                 stop.wait(1.0)
 
 
+class SpoolWorker:
+    """Local stand-in for a CloudWatch Logs subscription: tails the API's record spool (shared/adapters/records.py)
+    and hands new lines to the recorder in the event shape Lambda delivers them.
+
+    A failed batch is retried, as Lambda retries an asynchronous invocation twice; after that it is set aside (on
+    AWS it would go to the function's failure destination) and logged.
+    """
+
+    ATTEMPTS = 3
+
+    def __init__(self, path: str, handler: SqsHandler, *, max_lines: int = 1000, retry_delay: float = 1.0) -> None:
+        self._path = path
+        self._handler = handler
+        self._max_lines = max_lines
+        self._retry_delay = retry_delay
+        self._offset = 0
+
+    def poll_once(self) -> int:
+        """Deliver at most one batch of complete lines; return how many lines it held."""
+        try:
+            with open(self._path, "rb") as spool:
+                spool.seek(self._offset)
+                data = spool.read(4 << 20)
+        except FileNotFoundError:
+            return 0
+        end = data.rfind(b"\n")
+        if end < 0:
+            return 0
+        lines: list[tuple[str, int, str]] = []
+        position = 0
+        now = int(time.time() * 1000)
+        for raw in data[: end + 1].split(b"\n")[:-1][: self._max_lines]:
+            lines.append((str(self._offset + position), now, raw.decode(errors="replace")))
+            position += len(raw) + 1
+        from functions.recorder import subscription_event
+
+        event = subscription_event("/aws/lambda/media-vault-local-api", "local", lines)
+        context = LambdaContext("recorder", memory_size=256, max_runtime_ms=60_000)
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                self._handler(event, context)
+                break
+            except Exception as exc:  # noqa: BLE001 - like Lambda: the invocation failed, retry it
+                print(f"recorder: batch failed ({exc!r}), attempt {attempt}", file=sys.stderr, flush=True)
+                time.sleep(self._retry_delay)
+        self._offset += position
+        return len(lines)
+
+    def run(self, stop: threading.Event) -> None:
+        """Tail until stop is set."""
+        while not stop.is_set():
+            if not self.poll_once():
+                stop.wait(0.2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Drain one function's queue until SIGINT/SIGTERM."""
+    """Drain one function's queue (or the recorder's spool) until SIGINT/SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--function", choices=sorted(QUEUES), default="processor")
+    parser.add_argument("--function", choices=sorted([*QUEUES, "recorder"]), default="processor")
     parser.add_argument("--queue-url", default="")
     parser.add_argument("--retry-delay", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.function == "recorder":
+        return _tail_spool()
     args.queue_url = args.queue_url or os.environ.get(QUEUES[args.function], "")
     if not args.queue_url:
         parser.error(f"--queue-url or {QUEUES[args.function]} is required")
@@ -129,6 +187,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"worker draining {args.queue_url}", flush=True)
     worker.run(stop)
+    return 0
+
+
+def _tail_spool() -> int:
+    from shared.adapters.records import spool_path
+
+    path = spool_path(os.environ.get("RECORD_DELIVERY", ""))
+    if not path:
+        print("recorder: RECORD_DELIVERY is not file:<path>; nothing to tail", file=sys.stderr)
+        return 2
+    import app
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"recorder tailing {path}", flush=True)
+    SpoolWorker(path, app.recorder).run(stop)
     return 0
 
 

@@ -10,7 +10,9 @@ from typing import Any
 
 from shared.domain.notifications import Notification, NotificationKind
 
-SHARED_WITH_ME_PATH = "/shared"
+# The console's hash route (clients/web/src/main.ts): its static host serves index.html at the origin, and the
+# console keeps the hash across sign-in, so the link lands on the page once the reader has signed in.
+SHARED_WITH_ME_PATH = "/#/shared"
 
 
 class SesNotificationMailer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -139,3 +140,8 @@ class KeycloakAdmin:
             attributes.pop(PARTNER_ORG_ATTRIBUTE, None)
         self._call("PUT", f"/users/{quoted}", body={**rep, "attributes": attributes})
         return self._realm_user(self._call("GET", f"/users/{quoted}"))
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete the realm user (an erasure's last word on the person); one already gone is fine."""
+        with contextlib.suppress(NotFound):
+            self._call("DELETE", f"/users/{urllib.parse.quote(user_id, safe='')}")

@@ -13,6 +13,7 @@ from shared.domain.errors import Conflict
 from shared.domain.media import MediaItem, MediaKind, MediaStatus
 from shared.domain.policy import Action, authorize
 from shared.domain.principal import Principal
+from shared.domain.review import approved_as_is
 from shared.domain.settings import SystemSettings
 
 
@@ -118,7 +119,9 @@ class MediaAnalyzer:
         threshold = self._settings.load().moderation_threshold
         if Task.MODERATE in tasks and image is not None:
             moderation = self._analyst.moderate(image)
-            flagged = moderation["score"] >= threshold
+            # A version a reviewer approved keeps its fresh score but stays out of the queue (a reprocess after
+            # the approval, or a redelivered task, would otherwise flag it again).
+            flagged = moderation["score"] >= threshold and not approved_as_is(item)
             self._repository.save_analysis(media_id, moderation=moderation, flagged=flagged)
             item.moderation = moderation
             if flagged and self._on_flagged is not None:

@@ -18,7 +18,7 @@ from typing import Protocol
 from shared.domain.audit import AccessObserver
 from shared.domain.errors import ValidationError
 from shared.domain.grants import Grant, GranteeType
-from shared.domain.media import MediaItem, MediaStatus
+from shared.domain.media import MediaItem, MediaStatus, SupersededOriginal, kind_of
 from shared.domain.policy import Action
 from shared.domain.principal import Principal
 
@@ -100,11 +100,15 @@ class Increment:
     day: date | None = None
 
 
-class CounterStore(Protocol):
-    """Where counters live."""
+class CounterAdder(Protocol):
+    """Where new counts go: the store itself, or a deferred delivery that the recorder adds to it."""
 
     def add(self, increments: Sequence[Increment], event_id: str | None = None) -> bool:
         """Apply every increment at once; with an event id only if that id was never applied (False: it was)."""
+
+
+class CounterStore(CounterAdder, Protocol):
+    """Where counters live."""
 
     def days(self, scope: str, first: date, last: date) -> dict[date, dict[str, int]]:
         """The scope's counters of each day from first to last that has any."""
@@ -215,7 +219,7 @@ class AnalyticsRecorder:
 
     def __init__(
         self,
-        store: CounterStore,
+        store: CounterAdder,
         on_failure: FailureReport | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -225,9 +229,10 @@ class AnalyticsRecorder:
         # (user, day) pairs already counted active by this container: spares a write on every request.
         self._active_seen: set[tuple[str, date]] = set()
 
-    def processed(self, item: MediaItem, outcome: str) -> None:
+    def processed(self, item: MediaItem, outcome: str, replaced: SupersededOriginal | None = None) -> None:
         """A processing attempt of the item's version ended ready, failed or rejected: outcome and latency (from
-        the upload's issue) per day; a ready item also counts as uploaded and adds its bytes to storage by kind."""
+        the upload's issue) per day; a ready item also counts as uploaded, and storage by kind holds what is
+        served: a new version that replaces a ready one moves the item's bytes (and kind) to itself."""
         now = self._clock()
         latency_ms = max((now - item.created_at).total_seconds() * 1000, 0)
         counts = {f"processed_{outcome}": 1, latency_bucket(latency_ms): 1}
@@ -235,6 +240,11 @@ class AnalyticsRecorder:
         if outcome == "ready":
             counts |= {Metric.ITEMS_UPLOADED.value: 1, Metric.BYTES_UPLOADED.value: item.size}
             stored = {f"items_{item.kind.value}": 1, f"bytes_{item.kind.value}": item.size}
+            if replaced is not None and replaced.status is MediaStatus.READY:
+                was = kind_of(replaced.content_type).value
+                stored[f"items_{was}"] = stored.get(f"items_{was}", 0) - 1
+                stored[f"bytes_{was}"] = stored.get(f"bytes_{was}", 0) - replaced.size
+                stored = {name: value for name, value in stored.items() if value}
         event_id = f"processed#{item.media_id}#{item.version_id or item.sequencer}#{outcome}"
         self._count(event_id, now, counts, item, stored)
 

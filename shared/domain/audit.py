@@ -101,11 +101,15 @@ class AuditPage:
     cursor: str | None
 
 
-class AuditLog(Protocol):
-    """Append-only storage of entries: no way to change or remove one (retention expires them)."""
+class AuditAppender(Protocol):
+    """Where new entries go: the log itself, or a deferred delivery that the recorder writes to it."""
 
     def append(self, entry: AuditEntry) -> None:
         """Store a new entry; Conflict if its id is taken."""
+
+
+class AuditLog(AuditAppender, Protocol):
+    """Append-only storage of entries: no way to change or remove one (retention expires them)."""
 
     def by_actor(self, actor_id: str, query: AuditQuery, limit: int, cursor: str | None) -> AuditPage:
         """What one principal did, newest first."""
@@ -130,9 +134,17 @@ class AccessObserver(Protocol):
 class AuditTrail:
     """Recording into the log and searching it."""
 
-    def __init__(self, log: AuditLog, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        log: AuditLog,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        writer: AuditAppender | None = None,
+    ) -> None:
         self._log = log
         self._clock = clock
+        # New entries go here (the log itself unless they are deferred to the recorder).
+        self._writer = writer or log
 
     def record(
         self,
@@ -161,7 +173,7 @@ class AuditTrail:
             user_agent=user_agent,
             request_id=request_id,
         )
-        self._log.append(entry)
+        self._writer.append(entry)
         return entry
 
     def search(self, principal: Principal, query: AuditQuery, limit: int, cursor: str | None) -> AuditPage:

@@ -179,11 +179,15 @@ class GrantRepository(Protocol):
     def delete(self, grants: list[Grant]) -> None:
         """Remove grants (already gone is fine)."""
 
-    def received(self, grantees: list[Grantee], cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+    def received(
+        self, grantees: list[Grantee], cursor: str | None, scope: str, page_size: int = 100
+    ) -> Iterator[tuple[Grant, str]]:
         """Grants the grantees hold, newest first per grantee, each with a cursor resuming after it (signed for
         scope); ValidationError for a cursor it did not issue for this scope."""
 
-    def made_by(self, granted_by: str, cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+    def made_by(
+        self, granted_by: str, cursor: str | None, scope: str, page_size: int = 100
+    ) -> Iterator[tuple[Grant, str]]:
         """Grants one principal made, newest first, each with a cursor resuming after it."""
 
     def by_token(self, token_hash: str) -> Grant | None:

@@ -33,6 +33,8 @@ class JobKind(StrEnum):
 
     REPROCESS = "reprocess"
     RECONCILE = "reconcile"
+    EXPORT = "export"
+    ERASE = "erase"
 
 
 class JobStatus(StrEnum):
@@ -82,6 +84,10 @@ class Job:
         self.count(kind)
         if len(self.findings) < MAX_SAMPLES:
             self.findings.append({"kind": kind, "subject": subject, "detail": detail})
+
+
+class JobFailed(Exception):
+    """A runner's verdict that its job cannot finish: the job fails with this message at once (no retry)."""
 
 
 @dataclass(frozen=True)
@@ -226,13 +232,13 @@ class MaintenanceJobs:
         self._new_id = new_id
         self._runners: dict[JobKind, StepRunner] = {JobKind.REPROCESS: self._reprocess_step, **(runners or {})}
 
-    def submit(self, kind: JobKind, params: dict[str, Any], requested_by: str) -> Job:
-        """Store a queued job and hand its first step to the worker."""
+    def submit(self, kind: JobKind, params: dict[str, Any], requested_by: str, *, job_id: str = "") -> Job:
+        """Store a queued job and hand its first step to the worker (job_id: one the caller already reserved)."""
         if kind is JobKind.REPROCESS:
             media_id = ReprocessFilter.from_params(params).media_id
             if media_id and self._items.get(media_id) is None:
                 raise NotFound("media not found")
-        job = Job(job_id=self._new_id(), kind=kind, params=params, requested_by=requested_by)
+        job = Job(job_id=job_id or self._new_id(), kind=kind, params=params, requested_by=requested_by)
         self._store.create(job)
         self._queue.send(job.job_id, job.step)
         return job
@@ -258,10 +264,15 @@ class MaintenanceJobs:
         if job.status is JobStatus.QUEUED:
             job.status = JobStatus.RUNNING
             job.started_at = datetime.now(UTC)
-        complete = self._runners[job.kind](job, time_left)
+        try:
+            complete = self._runners[job.kind](job, time_left)
+        except JobFailed as failure:
+            job.note_error(str(failure))
+            job.status = JobStatus.FAILED
+            complete = True
         job.step += 1
         if complete:
-            job.status = JobStatus.DONE
+            job.status = JobStatus.FAILED if job.status is JobStatus.FAILED else JobStatus.DONE
             job.finished_at = datetime.now(UTC)
         try:
             self._store.commit(job, expected_step=step)

@@ -8,9 +8,9 @@ from typing import Protocol
 
 from shared.domain.audit import AccessObserver
 from shared.domain.errors import Conflict
-from shared.domain.grants import Grant, GrantRepository, ResourceType, SharedAccess, grantees_of
+from shared.domain.grants import Grant, Grantee, GrantRepository, ResourceType, SharedAccess, grantees_of
 from shared.domain.media import MediaItem, MediaStatus, expires_at, rendition_prefix
-from shared.domain.policy import Action, authorize, held_permissions, needs_grants, reaching
+from shared.domain.policy import Action, authorize, can, held_permissions, needs_grants, reaching
 from shared.domain.ports import DetailChanges, MediaQuery, MediaRepository, ObjectStorage
 from shared.domain.principal import Principal
 
@@ -53,6 +53,17 @@ class AlbumMemberships(Protocol):
         """Drop a purged item's memberships."""
 
 
+class AccessReads(Protocol):
+    """The item and a caller's grants on it, together."""
+
+    def item_with_grants(self, media_id: str, grantees: list[Grantee]) -> tuple[MediaItem | None, list[Grant]]:
+        """The item (None if missing) and the grantees' grants on the item itself, in one read."""
+
+
+# Actions whose answer is yes or no: once the item's own grants allow one, grants through albums add nothing.
+_DECIDED_BY_ANY_GRANT = frozenset({Action.READ, Action.DOWNLOAD})
+
+
 class MediaLibrary:
     """Use cases on existing media items."""
 
@@ -66,6 +77,7 @@ class MediaLibrary:
         observer: AccessObserver | None = None,
         albums: AlbumMemberships | None = None,
         on_purged: Callable[[MediaItem], None] | None = None,
+        access_reads: AccessReads | None = None,
     ) -> None:
         # Told of every item deleted for good (analytics takes its bytes out of storage).
         self._on_purged = on_purged
@@ -75,6 +87,7 @@ class MediaLibrary:
         self._grants = grants
         self._observer = observer
         self._albums = albums
+        self._access_reads = access_reads
 
     def get(self, principal: Principal, media_id: str, action: Action = Action.READ) -> MediaItem:
         """The item if the principal may act on it; NotFound otherwise."""
@@ -82,16 +95,32 @@ class MediaLibrary:
 
     def access(self, principal: Principal, media_id: str, action: Action) -> tuple[MediaItem, list[Grant]]:
         """The item if the principal may act on it, and the grants they hold on it; NotFound otherwise."""
-        item = self._repository.get(media_id)
-        held: list[Grant] = []
-        # Owners and admins never need grants: only someone else's read costs the one extra (batched) read.
-        if self._grants is not None and item is not None and needs_grants(principal, item):
-            held = self._grants.grants_for(reaching(item), grantees_of(principal))
+        item, held = self._read(principal, media_id, action)
         allowed = authorize(principal, action, item, held)
         if self._observer is not None:
             # The audit log learns the caller's relation to the item (owner, admin, grantee) from here.
             self._observer.item_accessed(principal, action, allowed)
         return allowed, held
+
+    def _read(self, principal: Principal, media_id: str, action: Action) -> tuple[MediaItem | None, list[Grant]]:
+        """The item and the caller's grants that reach it. Owners and admins never need grants. For anyone else
+        the item and their grants on it come in one read; grants through its albums (known once the item is) cost
+        one more batched read, and only when the item's own grants do not already decide."""
+        if self._grants is None or principal.is_admin:
+            return self._repository.get(media_id), []
+        grantees = grantees_of(principal)
+        if self._access_reads is None:
+            item = self._repository.get(media_id)
+            if item is None or not needs_grants(principal, item):
+                return item, []
+            return item, self._grants.grants_for(reaching(item), grantees)
+        item, held = self._access_reads.item_with_grants(media_id, grantees)
+        if item is None or not needs_grants(principal, item):
+            return item, []
+        through_albums = reaching(item)[1:]
+        if through_albums and not (action in _DECIDED_BY_ANY_GRANT and can(principal, action, item, held)):
+            held = held + self._grants.grants_for(through_albums, grantees)
+        return item, held
 
     def shareable(self, principal: Principal, resource_id: str) -> SharedAccess:
         """The item if the principal may share it, with what each of their grants on it gives them."""

@@ -1,14 +1,16 @@
-"""Scheduled upkeep: abandoned uploads give their quota back; old trash is deleted for good."""
+"""Scheduled upkeep: abandoned uploads give their quota back; old trash is deleted for good; then the retention
+chores (shared/domain/retention.py) it is given."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.domain.errors import Conflict
 from shared.domain.media import MediaItem
 from shared.domain.ports import ObjectStorage
+from shared.domain.retention import BATCH_SECONDS, Chore
 
 
 class MaintainedItems(Protocol):
@@ -25,10 +27,6 @@ class MaintainedItems(Protocol):
         """Items in the trash since before a time."""
 
 
-# Time one batch may take (200 records, their S3 calls): the sweep starts no batch with less than this left.
-BATCH_SECONDS = 60.0
-
-
 class Janitor:
     """Expires uploads whose bytes never arrived, and empties trash older than the retention."""
 
@@ -41,6 +39,7 @@ class Janitor:
         upload_max_age: timedelta,
         trash_retention: timedelta | Callable[[], timedelta],
         batch: int = 200,
+        chores: Sequence[Chore] = (),
     ) -> None:
         self._items = items
         self._storage = storage
@@ -49,10 +48,12 @@ class Janitor:
         # A callable gives the retention in force at each sweep (an admin setting).
         self._trash_retention = trash_retention if callable(trash_retention) else lambda: trash_retention
         self._batch = batch
+        self._chores = tuple(chores)
 
     def sweep(self, now: datetime, time_left: Callable[[], float] = lambda: float("inf")) -> dict[str, int]:
         """Both chores, batch after batch while a batch comes back full and more than a batch's worth of time
-        (time_left(), in seconds) remains; how many items each removed. What is left waits for the next run."""
+        (time_left(), in seconds) remains, then each extra chore; how many items each removed. What is left waits
+        for the next run."""
         done = {"expired_uploads": 0, "purged_trash": 0}
         for name, chore in (("expired_uploads", self._expire_uploads), ("purged_trash", self._empty_trash)):
             while True:
@@ -61,6 +62,10 @@ class Janitor:
                 # A batch where nothing could be removed (all moved on, or failing) would come back the same.
                 if seen < self._batch or removed == 0 or time_left() < BATCH_SECONDS:
                     break
+        for extra in self._chores:
+            if time_left() < BATCH_SECONDS:
+                break  # the next run starts over; every chore is safe to repeat
+            done.update(extra.run(now, time_left))
         return done
 
     def _expire_uploads(self, now: datetime) -> tuple[int, int]:

@@ -27,6 +27,7 @@ class NotificationKind(StrEnum):
     SHARE_REVOKED = "share.revoked"
     MODERATION_APPROVED = "moderation.approved"
     MODERATION_REJECTED = "moderation.rejected"
+    EXPORT_READY = "export.ready"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from shared.domain.media import (
     MediaItem,
     MediaStatus,
     Rendition,
+    SupersededOriginal,
     kind_of,
     parse_original_key,
     rendition_key,
@@ -89,7 +90,7 @@ class MediaProcessor:
         workdir_root: str | None = None,
         on_ready: Callable[[MediaItem], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
-        on_outcome: Callable[[MediaItem, Outcome], None] | None = None,
+        on_outcome: Callable[[MediaItem, Outcome, SupersededOriginal | None], None] | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
@@ -121,6 +122,8 @@ class MediaProcessor:
             return Outcome.SKIPPED
         if _unasked_for(event, item):
             return self._discard(event)
+        # What a new version replaces (the claim forgets it): analytics moves storage from it to the new version.
+        replaced = item.superseded
         # Not claimed yet: without time to work, the delivery is retried rather than the item failed.
         self._check_time(deadline)
         try:
@@ -154,11 +157,11 @@ class MediaProcessor:
             self._storage.purge(exact_keys=leftovers, prefixes=[])
         if self._on_ready is not None:
             self._on_ready(ready)
-        return self._ended(ready, Outcome.READY)
+        return self._ended(ready, Outcome.READY, replaced)
 
-    def _ended(self, item: MediaItem, outcome: Outcome) -> Outcome:
+    def _ended(self, item: MediaItem, outcome: Outcome, replaced: SupersededOriginal | None = None) -> Outcome:
         if self._on_outcome is not None:
-            self._on_outcome(item, outcome)
+            self._on_outcome(item, outcome, replaced)
         return outcome
 
     def _end_without_renditions(

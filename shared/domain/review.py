@@ -8,7 +8,7 @@ renditions. The decision (reviewer, reason, time) is kept on the item, and the o
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -113,6 +113,25 @@ def review_status(item: MediaItem) -> dict[str, Any] | None:
     }
 
 
+class Reprocess(Protocol):
+    """Sends an item back through processing (maintenance's Reprocessing)."""
+
+    def request(self, item: MediaItem, job_id: str) -> bool:
+        """Reopen the item and announce it to the processor; False when it changed meanwhile."""
+
+
+def reviewed_version(item: MediaItem) -> str:
+    """The version of an item's bytes a decision is about: a new version is moderated afresh."""
+    return item.version_id or item.sequencer
+
+
+def approved_as_is(item: MediaItem) -> bool:
+    """True when a reviewer approved this very version: moderation scores it again but does not re-flag it."""
+    return item.review.get("decision") == Decision.APPROVE.value and item.review.get("version") == reviewed_version(
+        item
+    )
+
+
 class ModerationReview:
     """The moderation queue and its decisions (admins), and the owner's one request for a second look."""
 
@@ -124,12 +143,15 @@ class ModerationReview:
         *,
         url_ttl_seconds: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        reprocess: Reprocess | None = None,
     ) -> None:
         self._repository = repository
         self._storage = storage
         self._notifications = notifications
         self._ttl = url_ttl_seconds
         self._clock = clock
+        # Renditions of an item approved after a rejection are made again by the processor.
+        self._reprocess = reprocess
 
     def queue(self, principal: Principal, queue_filter: QueueFilter, limit: int, cursor: str | None) -> QueuePage:
         """One page of items awaiting review, newest flag first, with their previews."""
@@ -152,11 +174,20 @@ class ModerationReview:
             "reviewer_id": principal.sub,
             "reason": reason,
             "decided_at": now.isoformat(),
+            "version": reviewed_version(item),
         }
         decided = self._repository.record_decision(item, decision, review)
         if decision is Decision.REJECT:
             # The record no longer names them, so nothing serves them even if this delete is retried later.
             self._storage.purge(exact_keys=[], prefixes=[rendition_prefix(item.owner_id, item.media_id)])
+        elif (
+            item.status is MediaStatus.REJECTED
+            and self._reprocess is not None
+            and self._reprocess.request(decided, f"review-{item.media_id}")
+        ):
+            # Approved on a second look: its renditions went with the rejection, so the processor makes them
+            # again (the item is pending until then; moderation will not flag the approved version again).
+            decided = replace(decided, status=MediaStatus.PENDING)
         self._notify_owner(decided, principal, decision, now)
         return decided
 

@@ -220,9 +220,17 @@ class Sharing:
         """Delete a grant and everything reshared from it."""
         grant = self._manageable(principal, share_id)
         self._grants.delete([grant])
-        removed = self._remove_orphans(grant.resource_type, grant.resource_id)
-        if self._events is not None:
-            self._events.revoked([grant, *removed])
+        self.cascade([grant], notify=True)
+
+    def cascade(self, deleted: list[Grant], *, notify: bool) -> list[Grant]:
+        """After grants were deleted (revoked, or removed once ended): delete every reshare that hung from them,
+        and with notify tell the grantees of all of them; the reshares deleted."""
+        removed: list[Grant] = []
+        for resource in dict.fromkeys(grant.resource for grant in deleted):
+            removed.extend(self._remove_orphans(resource.type, resource.id))
+        if notify and self._events is not None:
+            self._events.revoked([*deleted, *removed])
+        return removed
 
     def incoming(self, principal: Principal, query: MediaQuery, limit: int, cursor: str | None) -> SharedPage:
         """Items shared with the caller (and, for a partner, with their organisation)."""
@@ -238,7 +246,7 @@ class Sharing:
     def outgoing(self, principal: Principal, limit: int, cursor: str | None) -> GrantPage:
         """Grants the caller made, newest first (expired ones too, until revoked)."""
         scope = json.dumps({"listing": "outgoing", "sub": principal.sub}, sort_keys=True)
-        entries = list(itertools.islice(self._grants.made_by(principal.sub, cursor, scope), limit + 1))
+        entries = list(itertools.islice(self._grants.made_by(principal.sub, cursor, scope, limit + 1), limit + 1))
         page = entries[:limit]
         more = len(entries) > limit
         return GrantPage([grant for grant, _ in page], page[-1][1] if more and page else None)
@@ -262,7 +270,7 @@ class Sharing:
             },
             sort_keys=True,
         )  # fmt: skip
-        entries = self._grants.received(grantees, cursor, scope)
+        entries = self._grants.received(grantees, cursor, scope, page_size=limit + 1)
         now = self._clock()
         shown: list[SharedItem | SharedAlbum] = []
         last = ""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from shared.domain.errors import Forbidden, ValidationError
+from shared.domain.errors import Conflict, Forbidden, ValidationError
 from shared.domain.principal import Principal, Role, role_from_claims
 
 
@@ -17,6 +17,8 @@ class UserStatus(StrEnum):
 
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    # Being erased (shared/domain/erasure.py): refused like a suspended account, and never reactivated.
+    ERASED = "erased"
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,11 @@ class UserDirectory:
         touch_interval: timedelta = timedelta(minutes=5),
         recheck_interval: timedelta = timedelta(seconds=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        erased: Callable[[str], bool] | None = None,
     ) -> None:
         self._repository = repository
+        # Whether a subject with no account was erased: its tokens must not make it a new, empty account.
+        self._erased = erased
         # A callable reads the admin's current default (the settings store caches it).
         self._default_quota = default_quota_bytes if callable(default_quota_bytes) else lambda: default_quota_bytes
         self._touch_interval = touch_interval
@@ -93,6 +98,8 @@ class UserDirectory:
         if recent and now - recent[0] < self._recheck_interval and _as_token_says(recent[1], principal) == recent[1]:
             return self._with_quota(_admissible(recent[1]))
         user = self._repository.get(principal.sub)
+        if user is None and self._erased is not None and self._erased(principal.sub):
+            raise Forbidden("this account was erased")
         if user is None:
             user = self._repository.create(
                 User(
@@ -106,7 +113,7 @@ class UserDirectory:
                     last_seen_at=now,
                 )
             )
-        if user.status is UserStatus.SUSPENDED:
+        if user.status is not UserStatus.ACTIVE:
             self._admitted[principal.sub] = (now, user)
             return _admissible(user)
         profile = _as_token_says(user, principal)
@@ -138,8 +145,18 @@ class UserDirectory:
             raise ValidationError(
                 f"status must be one of: {', '.join(s.value for s in UserStatus)}", field="status"
             ) from exc
+        if wanted is UserStatus.ERASED:
+            raise ValidationError("an account is erased through DELETE /admin/users/{user_id}/data", field="status")
+        current = self._repository.get(user_id)
+        if current is not None and current.status is UserStatus.ERASED:
+            raise Conflict("this account is being erased")
         self._admitted.pop(user_id, None)
         return self._with_quota(self._repository.set_status(user_id, wanted))  # NotFound for no such account
+
+    def mark_erased(self, user_id: str) -> User:
+        """The first step of an erasure: the account refuses every request from now on; NotFound if none."""
+        self._admitted.pop(user_id, None)
+        return self._repository.set_status(user_id, UserStatus.ERASED)
 
 
 def _as_token_says(user: User, principal: Principal) -> User:
@@ -157,6 +174,8 @@ def _admissible(user: User) -> User:
     """The account, unless it is suspended."""
     if user.status is UserStatus.SUSPENDED:
         raise Forbidden("this account is suspended")
+    if user.status is UserStatus.ERASED:
+        raise Forbidden("this account was erased")
     return user
 
 

@@ -51,6 +51,7 @@ def fresh_containers() -> None:
         app.analyzer_services,
         app.janitor_services,
         app.notifier_services,
+        app.recorder_services,
     ):
         entry_point.replace(None)
 

@@ -148,8 +148,14 @@ def test_a_failing_aws_service_answers_503_not_500(
     def throttled(*_args: Any, **_kwargs: Any) -> Any:
         raise GetError("throttled", cause=ClientError({"Error": {"Code": "ThrottlingException"}}, "GetItem"))
 
+    def batch_throttled(*_args: Any, **_kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException"}}, "BatchGetItem")
+
+    # An owner's or grantee's read (the item and their grants in one batch) and an admin's (the item alone).
     monkeypatch.setattr(MediaModel, "get", throttled)
+    monkeypatch.setattr("shared.adapters.dynamo.access._batch_get", batch_throttled)
     assert_error(api.call("GET", f"/media/{'a' * 32}", alice), 503, "unavailable")
+    assert_error(api.call("GET", f"/media/{'a' * 32}", tokens.token("ada")), 503, "unavailable")
 
     def unreachable(*_args: Any, **_kwargs: Any) -> Any:
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")

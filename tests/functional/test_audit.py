@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from infra.local.provision import load_template
+from shared.adapters.dynamo.erasure import PSEUDONYMISED_ATTRIBUTES
 from tests.functional.conftest import ApiClient
 from tests.functional.flows import ready_item
 from tests.functional.test_api import assert_error
@@ -175,22 +176,46 @@ def test_pages_follow_each_other_and_a_cursor_keeps_its_filters(people: People, 
     assert_error(other, 400, "validation_error")
 
 
-def test_the_api_may_append_to_the_log_but_never_change_it() -> None:
+def test_only_the_recorder_appends_to_the_log_and_nothing_may_change_it() -> None:
     resources = load_template()["Resources"]
-    statements = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
 
-    def names_audit_table(statement: dict[str, Any]) -> bool:
-        return "AuditTable" in json.dumps(statement["Resource"])
+    def actions(role: str, effect: str) -> set[str]:
+        statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        return {
+            action
+            for statement in statements
+            if statement["Effect"] == effect and "AuditTable" in json.dumps(statement["Resource"])
+            for action in statement["Action"]
+        }
 
-    allowed = {a for s in statements if s["Effect"] == "Allow" and names_audit_table(s) for a in s["Action"]}
-    denied = {a for s in statements if s["Effect"] == "Deny" and names_audit_table(s) for a in s["Action"]}
-    assert allowed == {"dynamodb:PutItem", "dynamodb:Query"}
-    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied
+    assert actions("ApiHandlerRole", "Allow") == {"dynamodb:Query"}
+    assert actions("RecorderRole", "Allow") == {"dynamodb:PutItem"}
+    for role in ("ApiHandlerRole", "RecorderRole"):
+        assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= actions(role, "Deny")
+    # The maintainer reads the log through its indexes (exports, erasure) and may make one change on the table: an
+    # erased person's identity attributes become their pseudonym (shared/domain/erasure.py). It appends and deletes
+    # nothing, and a Deny stops any other attribute even if a broader Allow ever names the table.
+    table = {"Fn::GetAtt": ["AuditTable", "Arn"]}
+    statements = resources["MaintainerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    on_table = [
+        s for s in statements if table in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    [rewrite] = [s for s in on_table if s["Effect"] == "Allow"]
+    assert rewrite["Action"] == ["dynamodb:UpdateItem"]
+    identity = set(rewrite["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+    assert identity == {"day", "sort", *PSEUDONYMISED_ATTRIBUTES}
+    assert not identity & {"action", "at", "status", "entry_id", "resource_type", "request_id", "expires"}
+    [fence] = [s for s in on_table if s["Effect"] == "Deny" and "Condition" in s]
+    assert fence["Action"] == ["dynamodb:UpdateItem"]
+    assert set(fence["Condition"]["ForAnyValue:StringNotEquals"]["dynamodb:Attributes"]) == identity
+    denied = {a for s in on_table if s["Effect"] == "Deny" and "Condition" not in s for a in s["Action"]}
+    assert {"dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:PartiQLUpdate"} <= denied
     # No other function may touch the log at all.
     others = [
         logical_id
         for logical_id, resource in resources.items()
-        if resource["Type"] == "AWS::IAM::Role" and logical_id != "ApiHandlerRole"
+        if resource["Type"] == "AWS::IAM::Role"
+        and logical_id not in ("ApiHandlerRole", "RecorderRole", "MaintainerRole")
         if "AuditTable" in json.dumps(resource)
     ]
     assert others == []
@@ -198,6 +223,11 @@ def test_the_api_may_append_to_the_log_but_never_change_it() -> None:
         "AttributeName": "expires",
         "Enabled": True,
     }
+    # The API's records reach the recorder through its log group's subscription, and only record lines do.
+    assert resources["APIHandler"]["Properties"]["Environment"]["Variables"]["RECORD_DELIVERY"] == "stdout"
+    subscription = resources["ApiRecordsSubscription"]["Properties"]
+    assert subscription["FilterPattern"] == "{ $.mv_record = 1 }"
+    assert subscription["DestinationArn"] == {"Fn::GetAtt": ["Recorder", "Arn"]}
 
 
 def test_a_link_holders_read_shows_in_the_owners_feed_without_the_token(people: People, photo: str) -> None:

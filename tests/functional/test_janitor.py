@@ -1,4 +1,5 @@
-"""Hourly upkeep: declared uploads whose bytes never arrived are removed and give their quota back."""
+"""Hourly upkeep, driven as the schedule drives it: declared uploads whose bytes never arrived give their quota
+back; old trash, old versions of originals, ended grants and finished exports are deleted; twice changes nothing."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ def declare(api: ApiClient, token: str, size: int, content_type: str = "image/jp
     return str(json.loads(response.body)["media_id"])
 
 
+def run_janitor() -> dict[str, int]:
+    """One scheduled invocation: the schedule's event, a Lambda context with the function's time."""
+    result: dict[str, int] = janitor(load_event("schedule"), LambdaContext("janitor", 256, max_runtime_ms=900_000))
+    return result
+
+
+def counts(result: dict[str, int], *names: str) -> dict[str, int]:
+    return {name: result[name] for name in names}
+
+
 def age(media_id: str, hours: int) -> None:
     MediaModel(media_id).update(actions=[MediaModel.updated_at.set(datetime.now(UTC) - timedelta(hours=hours))])
 
@@ -42,15 +53,15 @@ def test_abandoned_uploads_expire_and_release_quota(
     age(recent, 2)
     assert UserModel.get("user-alice").reserved_bytes == 6000 + 100 * MIB
 
-    result = janitor(load_event("schedule"), LambdaContext("janitor", 256))
+    result = run_janitor()
 
-    assert result == {"expired_uploads": 2, "purged_trash": 0}
+    assert counts(result, "expired_uploads", "purged_trash") == {"expired_uploads": 2, "purged_trash": 0}
     remaining = {m.media_id for m in MediaModel.scan()}
     assert remaining == {recent, arrived}
     assert UserModel.get("user-alice").reserved_bytes == 5000
     uploads = s3.list_multipart_uploads(Bucket=aws["MEDIA_BUCKET"]).get("Uploads", [])
     assert uploads == []
-    assert janitor(load_event("schedule"), LambdaContext("janitor", 256)) == {"expired_uploads": 0, "purged_trash": 0}
+    assert not any(run_janitor().values())
 
 
 def test_trash_older_than_the_retention_is_deleted_for_good(
@@ -68,10 +79,126 @@ def test_trash_older_than_the_retention_is_deleted_for_good(
     before = UserModel.get("user-alice").reserved_bytes
     old_size = MediaModel.get(old).size
 
-    assert janitor(load_event("schedule"), LambdaContext("janitor", 256)) == {"expired_uploads": 0, "purged_trash": 1}
+    assert counts(run_janitor(), "expired_uploads", "purged_trash") == {"expired_uploads": 0, "purged_trash": 1}
 
     assert {m.media_id for m in MediaModel.scan()} == {recent, kept}
     assert UserModel.get("user-alice").reserved_bytes == before - old_size
     keys = [v["Key"] for v in s3.list_object_versions(Bucket=aws["MEDIA_BUCKET"]).get("Versions", [])]
     assert not [k for k in keys if old in k]
     assert [k for k in keys if recent in k]
+
+
+def backdate(bucket: str, key: str, when: datetime, version_id: str | None = None) -> None:
+    """Move a stored object's write time back (moto keeps it naive UTC): what S3 would show after that long."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    store = s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets[bucket].keys
+    for stored in store.getlist(key):
+        if version_id is None or stored.version_id == version_id:
+            stored.last_modified = when.astimezone(UTC).replace(tzinfo=None)
+
+
+def test_an_expired_grant_goes_with_its_reshares_and_a_used_up_link_with_its_token(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    from shared.adapters.dynamo.grants import LinkTokenModel, ShareModel
+    from shared.domain.link_secrets import token_hash
+    from tests.functional.flows import ready_item
+    from tests.functional.test_sharing import Vault, expire, user
+
+    # GIVEN alice shared a photo with bob (who reshared it with pat), with ada, and by a one-use link that was used
+    vault = Vault(api, tokens)
+    photo = ready_item(api, s3, sqs, aws["PROCESSING_QUEUE_URL"], vault.tokens["alice"])
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    to_bob = vault.grant("alice", photo, user("bob"), ["view", "reshare"], expires_at=later)
+    to_pat = vault.grant("bob", photo, user("pat"), ["view"])
+    to_ada = vault.grant("alice", photo, user("ada"), ["view"])
+    link = json.loads(vault.share("alice", photo, {"type": "link"}, ["view"], max_uses=1).body)
+    assert api.request("GET", f"/links/{link['token']}", headers={}, body=b"").status_code == 200
+    # AND bob's grant ran out
+    expire(to_bob)
+
+    # WHEN the schedule runs the janitor
+    result = run_janitor()
+
+    # THEN bob's grant, pat's reshare and the used-up link are gone; ada's grant stays
+    assert counts(result, "expired_shares", "cascaded_reshares") == {"expired_shares": 2, "cascaded_reshares": 1}
+    outgoing = json.loads(vault.call("alice", "GET", "/shares/outgoing").body)["items"]
+    assert [grant["share_id"] for grant in outgoing] == [to_ada]
+    assert json.loads(vault.call("bob", "GET", "/shares/outgoing").body)["items"] == []
+    assert json.loads(vault.call("pat", "GET", "/shares/incoming").body)["items"] == []
+    remaining = {m.share_id for m in ShareModel.scan() if getattr(m, "share_id", None)}
+    assert remaining == {to_ada}
+    assert to_pat not in remaining
+    # AND the link's token pointer went with it: the token names nothing any more
+    assert LinkTokenModel.count(f"token#{token_hash(link['token'])}") == 0
+    assert api.request("GET", f"/links/{link['token']}", headers={}, body=b"").status_code == 404
+    # AND a second run finds nothing to do
+    assert counts(run_janitor(), "expired_shares", "cascaded_reshares") == {"expired_shares": 0, "cascaded_reshares": 0}
+
+
+def test_old_export_archives_are_deleted_and_new_ones_kept(s3: Any, aws: dict[str, str]) -> None:
+    bucket = aws["MEDIA_BUCKET"]
+    # GIVEN no exports at all: nothing to do
+    assert run_janitor()["deleted_exports"] == 0
+    # AND then an archive written 8 days ago (twice: two versions), one from today, and an old non-export object
+    for key in ("exports/user-alice/old.zip", "exports/user-alice/old.zip", "exports/user-bob/new.zip", "other/old"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"zip")
+    for key in ("exports/user-alice/old.zip", "other/old"):
+        backdate(bucket, key, datetime.now(UTC) - timedelta(days=8))
+
+    # WHEN the schedule runs the janitor
+    assert run_janitor()["deleted_exports"] == 1
+
+    # THEN every version of the old archive is gone, and nothing else
+    listing = s3.list_object_versions(Bucket=bucket)
+    left = {v["Key"] for v in listing.get("Versions", []) + listing.get("DeleteMarkers", [])}
+    assert left == {"exports/user-bob/new.zip", "other/old"}
+    assert run_janitor()["deleted_exports"] == 0
+
+
+def test_versions_replaced_longer_ago_than_the_retention_are_deleted_and_give_their_bytes_back(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], tokens: TokenFactory
+) -> None:
+    from tests.functional.flows import drain, ready_item
+    from tests.support.images import jpeg_bytes
+
+    bucket, queue = aws["MEDIA_BUCKET"], aws["PROCESSING_QUEUE_URL"]
+    alice = tokens.token("alice")
+    # GIVEN a photo uploaded in three versions: v1 replaced 40 days ago, v2 replaced just now by v3
+    photo = ready_item(api, s3, sqs, queue, alice, jpeg_bytes(320, 240))
+    key = MediaModel.get(photo).object_key
+    for data in (jpeg_bytes(300, 200), jpeg_bytes(200, 100)):
+        declared = {"filename": "v.jpg", "content_type": "image/jpeg", "size": len(data)}
+        response = api.call("POST", f"/media/{photo}/versions", alice, declared)
+        assert response.status_code == 201, response.body
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="image/jpeg")
+        assert drain(sqs, queue) == {"batchItemFailures": []}
+    listed = json.loads(api.call("GET", f"/media/{photo}/versions", alice).body)["versions"]
+    v3, v2, v1 = (v["version_id"] for v in listed)
+    long_ago = datetime.now(UTC) - timedelta(days=40)
+    backdate(bucket, key, long_ago - timedelta(days=1), v1)
+    backdate(bucket, key, long_ago, v2)  # v1 has been noncurrent since v2 was written
+    before_item = MediaModel.get(photo)
+    before_quota = UserModel.get("user-alice").reserved_bytes
+    v1_size = next(v["size"] for v in listed if v["version_id"] == v1)
+
+    # WHEN the schedule runs the janitor
+    result = run_janitor()
+
+    # THEN v1 is gone from the history and its bytes from the quota; v2 (replaced just now) can still be restored
+    assert counts(result, "pruned_versions", "pruned_version_bytes") == {
+        "pruned_versions": 1,
+        "pruned_version_bytes": v1_size,
+    }
+    history = json.loads(api.call("GET", f"/media/{photo}/versions", alice).body)["versions"]
+    assert [v["version_id"] for v in history] == [v3, v2]
+    assert MediaModel.get(photo).stored_bytes == before_item.stored_bytes - v1_size
+    assert UserModel.get("user-alice").reserved_bytes == before_quota - v1_size
+    # AND a second run changes nothing
+    assert counts(run_janitor(), "pruned_versions", "pruned_version_bytes") == {
+        "pruned_versions": 0,
+        "pruned_version_bytes": 0,
+    }
+    assert UserModel.get("user-alice").reserved_bytes == before_quota - v1_size

@@ -220,3 +220,106 @@ def test_an_album_link_shows_the_album_and_the_items_it_may_serve(
     assert shown["type"] == "album" and shown["album"]["title"] == "Holidays"
     assert [item["media_id"] for item in shown["album"]["items"]] == [photo]
     assert_missing(anonymous(api, f"/links/{body(created)['token']}/download"))
+
+
+def make_album_link(vault: Vault, media_ids: list[str], permissions: list[str], **terms: Any) -> dict[str, Any]:
+    """A link to a new album of alice's holding media_ids (the album's id under `album_id`)."""
+    album = vault.call("alice", "POST", "/albums", {"title": "Holidays"})
+    assert album.status_code == 201, album.body
+    album_id = body(album)["album_id"]
+    added = vault.call("alice", "POST", f"/albums/{album_id}/items", {"media_ids": media_ids})
+    assert added.status_code == 200, added.body
+    grant = {"grantee": LINK, "permissions": permissions, **terms}
+    created = vault.call("alice", "POST", f"/albums/{album_id}/shares", grant)
+    assert created.status_code == 201, created.body
+    return {**body(created), "album_id": album_id}
+
+
+def album_link_stats(vault: Vault, album_id: str) -> tuple[int, int, int]:
+    stats = body(vault.call("alice", "GET", f"/albums/{album_id}/shares"))["items"][0]["link"]
+    return stats["uses"], stats["views"], stats["downloads"]
+
+
+def test_an_album_download_link_hands_out_an_items_original_and_counts_it(
+    api: ApiClient, s3: Any, sqs: Any, aws: dict[str, str], vault: Vault, photo: str
+) -> None:
+    # GIVEN a view+download link to an album holding alice's photo (and another photo of hers outside it)
+    loose = ready_item(api, s3, sqs, aws["PROCESSING_QUEUE_URL"], vault.tokens["alice"])
+    created = make_album_link(vault, [photo], ["view", "download"])
+    token = created["token"]
+    assert body(anonymous(api, f"/links/{token}"))["download_allowed"] is True
+    # WHEN anyone asks for the photo's original through the link
+    download = anonymous(api, f"/links/{token}/items/{photo}/download")
+    # THEN a short-lived URL of it, never cached, counted as the link's download
+    assert download.status_code == 200, download.body
+    assert download.headers["Cache-Control"] == "no-store"
+    assert body(download)["url"].startswith("http") and body(download)["filename"]
+    assert album_link_stats(vault, created["album_id"]) == (2, 1, 1)
+    # AND an item outside the album, or taken out of it, answers like an unknown link (and counts nothing)
+    assert_missing(anonymous(api, f"/links/{token}/items/{loose}/download"))
+    assert_missing(anonymous(api, f"/links/{token}/items/{'0' * 32}/download"))
+    assert vault.call("alice", "DELETE", f"/albums/{created['album_id']}/items/{photo}").status_code == 204
+    assert_missing(anonymous(api, f"/links/{token}/items/{photo}/download"))
+    assert album_link_stats(vault, created["album_id"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("moderated", ["flagged", "rejected", "trashed"])
+def test_an_album_link_never_serves_a_flagged_rejected_or_trashed_items_original(
+    api: ApiClient, vault: Vault, photo: str, moderated: str
+) -> None:
+    token = make_album_link(vault, [photo], ["view", "download"])["token"]
+    record = MediaModel.get(photo)
+    if moderated == "flagged":
+        record.update(actions=[MediaModel.flagged.set(True)])
+    elif moderated == "rejected":
+        record.update(actions=[MediaModel.status.set("rejected")])
+    else:
+        assert vault.call("alice", "DELETE", f"/media/{photo}").status_code == 204
+    assert_missing(anonymous(api, f"/links/{token}/items/{photo}/download"))
+
+
+def test_an_album_link_without_download_and_an_item_link_serve_no_item_through_the_album_route(
+    api: ApiClient, vault: Vault, photo: str
+) -> None:
+    view_only = make_album_link(vault, [photo], ["view"])["token"]
+    assert body(anonymous(api, f"/links/{view_only}"))["download_allowed"] is False
+    assert_missing(anonymous(api, f"/links/{view_only}/items/{photo}/download"))
+    # an item link downloads through its own route only, even for the very item it shares
+    item_link = make_link(vault, photo, ["view", "download"])["token"]
+    assert_missing(anonymous(api, f"/links/{item_link}/items/{photo}/download"))
+    assert anonymous(api, f"/links/{item_link}/download").status_code == 200
+
+
+def test_an_album_links_item_download_takes_the_links_password_and_its_throttle(
+    api: ApiClient, vault: Vault, photo: str
+) -> None:
+    token = make_album_link(vault, [photo], ["view", "download"], password="open sesame")["token"]
+    path = f"/links/{token}/items/{photo}/download"
+    assert_error(anonymous(api, path), 401, "password_required")
+    assert anonymous(api, path, password="open sesame").status_code == 200
+    wrong = anonymous(api, path, password="open says me")
+    unknown = anonymous(api, f"/links/{UNKNOWN_TOKEN}/items/{photo}/download", password="open sesame")
+    for answer in (wrong, unknown):
+        assert_missing(answer)
+    assert wrong.body == unknown.body == anonymous(api, f"/links/{UNKNOWN_TOKEN}").body
+    for _ in range(4):
+        assert_missing(anonymous(api, path, password="guess-guess"))
+    throttled = anonymous(api, path, password="open sesame")
+    assert_error(throttled, 429, "too_many_attempts")
+    assert 0 < int(throttled.headers["Retry-After"]) <= 600
+    assert throttled.headers["Cache-Control"] == "no-store"
+
+
+def test_an_album_links_open_and_item_download_show_in_the_owners_feed(
+    api: ApiClient, vault: Vault, photo: str
+) -> None:
+    created = make_album_link(vault, [photo], ["view", "download"])
+    token, holder = created["token"], f"link:{created['share_id']}"
+    assert anonymous(api, f"/links/{token}").status_code == 200
+    assert anonymous(api, f"/links/{token}/items/{photo}/download").status_code == 200
+    feed = body(vault.call("alice", "GET", "/me/audit"))["entries"]
+    assert [(e["actor"], e["actor_role"], e["action"], e["resource"]) for e in feed] == [
+        (holder, "link", "link.items.download", f"media#{photo}"),
+        (holder, "link", "link.open", f"media#{photo}"),
+    ]
+    assert token not in json.dumps(feed)

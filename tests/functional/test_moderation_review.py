@@ -10,7 +10,7 @@ import pytest
 
 from app import api_services
 from tests.functional.conftest import ApiClient
-from tests.functional.flows import ready_item
+from tests.functional.flows import drain, ready_item
 from tests.functional.test_api import assert_error
 from tests.support.tokens import TokenFactory
 
@@ -193,10 +193,14 @@ def test_the_owner_asks_for_a_second_look_once(review: Review) -> None:
     assert [(e["media_id"], e["second_look"]) for e in entries] == [(photo, True)]
     # AND a second request is a conflict
     assert_error(review.call("alice", "POST", f"/media/{photo}/review"), 409, "conflict")
-    # AND an approval on the second look serves it again
+    # AND an approval on the second look sends it back through processing (its renditions went with the rejection)
     approved = review.call("ada", "POST", f"/admin/moderation/{photo}", {"decision": "approve"})
-    assert body(approved)["status"] == "ready"
-    assert body(review.call("alice", "GET", f"/media/{photo}"))["review"]["second_look"] is True
+    assert (body(approved)["status"], body(approved)["flagged"]) == ("pending", False)
+    assert drain(review.sqs, review.aws["PROCESSING_QUEUE_URL"]) == {"batchItemFailures": []}
+    served = body(review.call("alice", "GET", f"/media/{photo}"))
+    assert served["status"] == "ready" and served["review"]["second_look"] is True
+    assert {"thumbnail", "preview"} <= set(served["renditions"])
+    assert review.objects_under(f"renditions/user-alice/{photo}/")
 
 
 def test_decisions_are_validated(review: Review) -> None:

@@ -121,7 +121,7 @@ def test_a_share_and_its_revoke_reach_the_grantee_in_the_app_and_by_email(
     [email] = sent_emails()
     assert email.destinations["ToAddresses"] == ["bob@example.test"]
     assert "alice" in email.subject and "Beach day" in email.subject
-    assert "http://127.0.0.1:8000/console/shared" in email.body
+    assert "http://127.0.0.1:8090/#/shared" in email.body  # the console `make run` serves, its Shared-with-me page
     assert photo not in email.body and share_id not in email.body
     assert not re.search(r"X-Amz-|Signature=|token=|/media/", email.body)
 

@@ -96,21 +96,27 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "PUT /admin/users/{user_id}/status":                (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
     "PUT /admin/users/{user_id}/role":                  (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
     "PUT /admin/users/{user_id}/quota":                 (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
+    # Erasure names a realm user who never had an account: the admin is let through (and finds nothing), nobody else.
+    "DELETE /admin/users/{user_id}/data":               (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 401),
     # Moderation: the photo awaits no review, so whoever is let through meets 409; an admin decides, its owner asks.
     "POST /admin/moderation/{media_id}":                (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 409, 401),
     "POST /media/{media_id}/review":                    (409, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
     # Every caller here holds an unprotected view+download link: a bearer token neither helps nor hurts.
     "GET /links/{token}":                               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /links/{token}/download":                      (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # ... and here a view+download link to the album, asked for the item in it.
+    "GET /links/{token}/items/{media_id}/download":     (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
 }
 
-# Anonymous link holders, one column each (links on the item, view+download unless the column says otherwise).
+# Anonymous link holders, one column each (links on the item, view+download unless the column says otherwise;
+# `album` is a view-only link to the album, `album_dl` a view+download one). An item route asks for `album_photo`.
 LINK_ACTORS = ("password", "no_password", "wrong_password", "open", "used_up", "revoked", "expired", "unknown",
-               "view_only", "album")
+               "view_only", "album", "album_dl")
 LINK_MATRIX: dict[str, tuple[int, ...]] = {
-    #                              pw  no_pw bad_pw open used  rev  exp  unkn view album
-    "GET /links/{token}":          (200, 401, 404, 200, 404, 404, 404, 404, 200, 200),
-    "GET /links/{token}/download": (200, 401, 404, 200, 404, 404, 404, 404, 404, 404),
+    #                                                pw  no_pw bad_pw open used  rev  exp  unkn view album al_dl
+    "GET /links/{token}":                            (200, 401, 404, 200, 404, 404, 404, 404, 200, 200, 200),
+    "GET /links/{token}/download":                   (200, 401, 404, 200, 404, 404, 404, 404, 404, 404, 404),
+    "GET /links/{token}/items/{media_id}/download":  (404, 401, 404, 404, 404, 404, 404, 404, 404, 404, 200),
 }
 # fmt: on
 
@@ -266,6 +272,7 @@ def _links(world: World) -> None:
     world.links["password"] = _share(world, photo, link, both, password=LINK_PASSWORD)["token"]
     world.links["view_only"] = _share(world, photo, link, ["view"])["token"]
     world.links["album"] = _share(world, f"/albums/{world.ids['album']}", link, ["view"])["token"]
+    world.links["album_dl"] = _share(world, f"/albums/{world.ids['album']}", link, both)["token"]
     used = _share(world, photo, link, both, max_uses=1)["token"]
     opened = requests.get(f"{world.stack.api_url}/links/{used}", timeout=10)
     assert opened.status_code == 200, opened.text
@@ -529,12 +536,16 @@ SCENARIOS: dict[str, Scenario] = {
     "PUT /admin/users/{user_id}/role": Scenario(
         lambda w: {"user_id": w.ids["other_user"]}, body=lambda w, p: {"role": "user"}
     ),
+    "DELETE /admin/users/{user_id}/data": Scenario(lambda w: {"user_id": "00000000-0000-4000-8000-00000000e7a5"}),
     "POST /admin/moderation/{media_id}": Scenario(
         _item("photo"), body=lambda w, p: {"decision": "approve", "reason": "nothing wrong"}
     ),
     "POST /media/{media_id}/review": Scenario(_item("photo")),
     "GET /links/{token}": Scenario(lambda w: {"token": w.links["open"]}),
     "GET /links/{token}/download": Scenario(lambda w: {"token": w.links["open"]}),
+    "GET /links/{token}/items/{media_id}/download": Scenario(
+        lambda w: {"token": w.links["album_dl"], "media_id": w.ids["album_photo"]}
+    ),
 }
 
 
@@ -580,7 +591,9 @@ def run_link_row(world: World, route: str, statuses: tuple[int, ...]) -> Iterato
     for actor, expected in zip(LINK_ACTORS, statuses, strict=True):
         token = world.links["password" if actor in ("no_password", "wrong_password") else actor]
         headers = {"X-Link-Password": passwords[actor]} if actor in passwords else None
-        response = world.call("anon", method, path.format(token=token), headers=headers)
+        response = world.call(
+            "anon", method, path.format(token=token, media_id=world.ids["album_photo"]), headers=headers
+        )
         yield Cell(route, f"link:{actor}", expected, response.status_code, response.text[:100])
 
 

@@ -76,3 +76,26 @@ def test_poison_message_ends_in_the_dead_letter_queue(stack: DevStack) -> None:
         received = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=1).get("Messages", [])
     assert received, "the poison message never reached the dead-letter queue"
     assert "ObjectCreated:Put" in received[0]["Body"]
+
+
+def test_a_grantees_read_reaches_the_owners_audit_feed_and_analytics_through_the_recorder(stack: DevStack) -> None:
+    # The API spools the audit entry and the view count; the recorder worker writes them a moment later.
+    alice, bob = session(stack, "alice"), session(stack, "bob")
+    bob.call("GET", "/me").raise_for_status()
+    media_id, _ = alice.upload(jpeg_bytes(64, 64))
+    assert alice.wait_for_status(media_id, {"ready", "failed"})["status"] == "ready"
+    grant = {"grantee": {"type": "user", "username": "bob"}, "permissions": ["view"]}
+    assert alice.call("POST", f"/media/{media_id}/shares", grant).status_code == 201
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    before = alice.call("GET", f"/me/analytics?from={today}&to={today}").json()["totals"]["grant_views"]
+    assert bob.call("GET", f"/media/{media_id}").status_code == 200
+    deadline = time.monotonic() + 15
+    while True:
+        feed = alice.call("GET", "/me/audit").json()["entries"]
+        reads = [e for e in feed if e["resource"] == f"media#{media_id}" and e["action"] == "media.read"]
+        views = alice.call("GET", f"/me/analytics?from={today}&to={today}").json()["totals"]["grant_views"]
+        if (reads and views == before + 1) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [e["actor_name"] for e in reads] == ["bob"]
+    assert views == before + 1

@@ -36,6 +36,20 @@ def timed(fn: Callable[[], object], samples: int = SAMPLES) -> list[float]:
     return timings
 
 
+def timed_together(fns: list[Callable[[], object]], samples: int = SAMPLES) -> list[list[float]]:
+    """Seconds per call of each fn, the calls taken in turn (a, b, a, b, ...): on a shared machine a load spike
+    falls on every variant alike, so their ratio stays honest."""
+    for fn in fns:
+        fn()
+    timings: list[list[float]] = [[] for _ in fns]
+    for _ in range(samples):
+        for fn, kept in zip(fns, timings, strict=True):
+            started = time.perf_counter()
+            fn()
+            kept.append(time.perf_counter() - started)
+    return timings
+
+
 def row(name: str, timings: list[float], baseline: list[float] | None = None) -> str:
     """One report line: p50 and p99 in ms, and the p50 ratio against the baseline's."""
     p50, p99 = statistics.median(timings) * 1000, percentile(timings, 0.99) * 1000
@@ -64,10 +78,10 @@ def session_of(stack: DevStack, username: str) -> requests.Session:
     return session
 
 
-def running_stack(log_dir: Path) -> Iterator[DevStack]:
-    """A quiet local stack on free ports, stopped afterwards (for module fixtures)."""
+def running_stack(log_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[DevStack]:
+    """A quiet local stack on free ports (extra_env added to its environment), stopped afterwards (for fixtures)."""
     ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port())
-    dev = DevStack(ports, log_dir=log_dir, extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"})
+    dev = DevStack(ports, log_dir=log_dir, extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING", **(extra_env or {})})
     dev.start()
     try:
         yield dev

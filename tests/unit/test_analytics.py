@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from shared.domain.analytics import (
 )
 from shared.domain.errors import ValidationError
 from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceType
-from shared.domain.media import MediaItem, MediaStatus
+from shared.domain.media import MediaItem, MediaStatus, SupersededOriginal
 from shared.domain.principal import Principal, Role
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -121,13 +122,27 @@ def test_a_ready_item_counts_once_per_version_with_its_latency_and_storage(
 ) -> None:
     recorder.processed(item(created_ago_ms=800), "ready")
     recorder.processed(item(created_ago_ms=800), "ready")  # the same event, delivered again
-    recorder.processed(item(created_ago_ms=3_000, size=500, version="v2"), "ready")
+    # A second version replaces the ready first one: uploaded twice, but one item stored, at its new size.
+    was = SupersededOriginal(MediaStatus.READY, "a.jpg", "image/jpeg", 1000, "", "")
+    recorder.processed(item(created_ago_ms=3_000, size=500, version="v2"), "ready", was)
     report = AnalyticsReader(store).report(user_scope("alice"), TODAY, TODAY)
     assert report.totals["items_uploaded"] == 2 and report.totals["bytes_uploaded"] == 1500
     assert report.totals["processed_ready"] == 2
     assert (report.totals["latency_lt_1000ms"], report.totals["latency_lt_5000ms"]) == (1, 1)
-    assert report.storage == {"image": {"items": 2, "bytes": 1500}}
+    assert report.storage == {"image": {"items": 1, "bytes": 500}}
     assert AnalyticsReader(store).report(SYSTEM, TODAY, TODAY).totals["processed_ready"] == 2
+
+
+def test_a_new_version_of_another_kind_moves_the_item_and_one_replacing_a_rejected_version_adds_it(
+    recorder: AnalyticsRecorder, store: MemoryCounterStore
+) -> None:
+    recorder.processed(item(size=1000), "ready")
+    video = replace(item(size=9000, version="v2"), content_type="video/mp4")
+    recorder.processed(video, "ready", SupersededOriginal(MediaStatus.READY, "a.jpg", "image/jpeg", 1000, "", ""))
+    rejected_before = SupersededOriginal(MediaStatus.REJECTED, "b.jpg", "image/jpeg", 10, "", "not a photo")
+    recorder.processed(replace(item(size=300), media_id="n" * 32), "ready", rejected_before)
+    report = AnalyticsReader(store).report(user_scope("alice"), TODAY, TODAY)
+    assert report.storage == {"image": {"items": 1, "bytes": 300}, "video": {"items": 1, "bytes": 9000}}
 
 
 def test_a_purge_takes_a_ready_item_out_of_storage(recorder: AnalyticsRecorder, store: MemoryCounterStore) -> None:
@@ -239,8 +254,8 @@ class _Items:
     def get(self, media_id: str) -> MediaItem | None:
         return self.kept
 
-    def save_analysis(self, media_id: str, **_results: object) -> None:
-        pass
+    def save_analysis(self, media_id: str, **results: object) -> None:
+        self.saved = results
 
 
 class _Analyst:
@@ -284,7 +299,7 @@ def test_the_processor_reports_each_outcome_once_and_a_given_up_item_as_failed()
         storage,
         processor._renderer,
         allowed_content_types=ALLOWED,
-        on_outcome=lambda done, outcome: told.append((done.media_id, outcome)),
+        on_outcome=lambda done, outcome, _replaced: told.append((done.media_id, outcome)),
     )
     assert processor.process(event) is Outcome.READY
     assert processor.process(event) is Outcome.SKIPPED  # a redelivery: nothing ended, nothing told
@@ -295,8 +310,32 @@ def test_the_processor_reports_each_outcome_once_and_a_given_up_item_as_failed()
         storage,
         failing._renderer,
         allowed_content_types=ALLOWED,
-        on_outcome=lambda done, outcome: told.append((done.media_id, outcome)),
+        on_outcome=lambda done, outcome, _replaced: told.append((done.media_id, outcome)),
     )
     assert failing.give_up(event, "processing failed after 3 attempts") is True
     assert failing.give_up(event, "again") is False
     assert told == [("m1", Outcome.READY), ("m1", Outcome.FAILED)]
+
+
+@pytest.mark.parametrize(("approved_version", "flagged"), [("v1", False), ("v0", True)])
+def test_a_version_a_reviewer_approved_is_scored_again_but_not_flagged_again(
+    recorder: AnalyticsRecorder, store: MemoryCounterStore, approved_version: str, flagged: bool
+) -> None:
+    from shared.domain.analysis import MediaAnalyzer, Task
+    from shared.domain.media import Rendition
+
+    photo = item()
+    photo.renditions = {"preview": Rendition(key="renditions/alice/m/preview.webp", width=1, height=1, content_type="")}
+    # A reviewer approved version v1 (this one) or an older version v0 (a new upload is moderated afresh).
+    photo.review = {"decision": "approve", "version": approved_version}
+    items = _Items(photo)
+    analyzer = MediaAnalyzer(
+        items,
+        lambda key: b"image",
+        _Analyst(0.9),  # type: ignore[arg-type]
+        _Settings(),  # type: ignore[arg-type]
+        on_flagged=recorder.flagged,
+    )
+    analyzer.analyze(photo.media_id, [Task.MODERATE])
+    assert items.saved["flagged"] is flagged
+    assert items.saved["moderation"] == {"score": 0.9, "labels": []}

@@ -111,6 +111,7 @@ def test_a_rejection_records_the_reviewer_purges_renditions_and_notifies_the_own
         "reviewer_id": "ada",
         "reason": "explicit",
         "decided_at": NOW.isoformat(),
+        "version": "",  # the version decided on (this item has no version id yet)
     }
     assert storage.purged == [["renditions/alice/m1/"]]
     assert [(n.recipient_id, n.kind) for n in notifications.added] == [("alice", NotificationKind.MODERATION_REJECTED)]

@@ -11,6 +11,7 @@ from shared.adapters.dynamo.albums import AlbumModel
 from shared.adapters.dynamo.audit import AuditModel
 from shared.adapters.dynamo.grants import ShareModel
 from shared.adapters.dynamo.jobs import JobModel
+from shared.adapters.dynamo.limits import WindowCounterModel
 from shared.adapters.dynamo.media_model import MediaModel
 from shared.adapters.dynamo.notifications import NotificationModel
 from shared.adapters.dynamo.users import UserModel
@@ -35,6 +36,7 @@ def _keys(schema: list[dict[str, str]]) -> dict[str, str]:
         ("NotificationsTable", NotificationModel),
         ("AuditTable", AuditModel),
         ("JobsTable", JobModel),
+        ("LimitsTable", WindowCounterModel),
     ],
 )
 def test_table_keys_attributes_and_indexes_match_the_pynamodb_model(logical_id: str, model_class: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.domain.analytics import Increment
+from shared.domain.recording import merge
 
 _TOTALS = "totals"
 _MARKER = "marker"
@@ -38,7 +39,7 @@ class DynamoCounterStore:
 
     def add(self, increments: Sequence[Increment], event_id: str | None = None) -> bool:
         """Apply every increment at once; with an event id only if its marker is new (False: counted before)."""
-        updates = [self._update(increment) for increment in _merged(increments) if increment.counts]
+        updates = [self._update(increment) for increment in merge(increments) if increment.counts]
         if not updates:
             return True
         if event_id is None:
@@ -114,13 +115,3 @@ class DynamoCounterStore:
 
 def _counters(item: dict[str, Any]) -> dict[str, int]:
     return {name: int(value["N"]) for name, value in item.items() if "N" in value and name not in ("expires",)}
-
-
-def _merged(increments: Sequence[Increment]) -> list[Increment]:
-    """One increment per item: a transaction may not name the same item twice."""
-    merged: dict[tuple[str, date | None], dict[str, int]] = {}
-    for increment in increments:
-        counts = merged.setdefault((increment.scope, increment.day), {})
-        for name, value in increment.counts.items():
-            counts[name] = counts.get(name, 0) + value
-    return [Increment(scope, counts, day) for (scope, day), counts in merged.items()]

@@ -27,14 +27,15 @@ def bind(model: type[Model], table_name: str, region: str) -> None:
 
 
 @functools.cache
-def _connection(region: str) -> Connection:
+def connection(region: str) -> Connection:
+    """The region's one shared PynamoDB connection (its botocore client serves raw calls too)."""
     return Connection(region=region)
 
 
 def transaction(region: str) -> TransactWrite:
     """A write transaction on the region's one shared connection: a Connection per transaction would build a new
     botocore client each time (~100 ms here, measured: it was most of a share's latency)."""
-    return TransactWrite(connection=_connection(region))
+    return TransactWrite(connection=connection(region))
 
 
 def _lost_condition(exc: PutError | UpdateError | DeleteError | TransactWriteError) -> bool:

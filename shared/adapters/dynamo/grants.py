@@ -142,7 +142,7 @@ def _link_terms(model: ShareModel) -> LinkTerms | None:
     )
 
 
-def _to_grant(model: ShareModel) -> Grant:
+def to_grant(model: ShareModel) -> Grant:
     resource_type, _, resource_id = model.resource.partition("#")
     grantee_type, _, grantee_id = model.grantee.partition("#")
     return Grant(
@@ -174,12 +174,12 @@ class DynamoGrantRepository:
         keys = [(resource.key, grantee.key) for resource in resources for grantee in grantees]
         if len(keys) > MAX_GRANT_KEYS:
             raise ValueError(f"{len(keys)} grant keys in one read; the domain keeps it to {MAX_GRANT_KEYS}")
-        return [_to_grant(model) for model in ShareModel.batch_get(keys, consistent_read=True)]
+        return [to_grant(model) for model in ShareModel.batch_get(keys, consistent_read=True)]
 
     def on_resource(self, resource_type: ResourceType, resource_id: str) -> list[Grant]:
         """Every grant on the resource, from its own partition (consistent)."""
         resource = _resource_key(resource_type, resource_id)
-        return [_to_grant(model) for model in ShareModel.query(resource, consistent_read=True)]
+        return [to_grant(model) for model in ShareModel.query(resource, consistent_read=True)]
 
     def get(self, share_id: str) -> Grant | None:
         """The grant, read consistently by the key the index gives (the index only lags)."""
@@ -188,7 +188,7 @@ class DynamoGrantRepository:
                 model = ShareModel.get(entry.resource, entry.grantee, consistent_read=True)
             except ShareModel.DoesNotExist:
                 return None
-            return _to_grant(model) if model.share_id == share_id else None
+            return to_grant(model) if model.share_id == share_id else None
         return None
 
     def create(self, grant: Grant) -> None:
@@ -262,8 +262,11 @@ class DynamoGrantRepository:
             except NotFound:
                 continue
 
-    def received(self, grantees: list[Grantee], cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
-        """Each grantee's grants in turn, newest first; a cursor names the grantee it stopped in."""
+    def received(
+        self, grantees: list[Grantee], cursor: str | None, scope: str, page_size: int = 100
+    ) -> Iterator[tuple[Grant, str]]:
+        """Each grantee's grants in turn, newest first, read page_size at a time (the caller's page and one more,
+        not DynamoDB's 1 MB default); a cursor names the grantee it stopped in."""
         keys = [grantee.key for grantee in grantees]
         start: dict[str, Any] | None = None
         first = 0
@@ -273,18 +276,25 @@ class DynamoGrantRepository:
                 raise ValidationError("cursor is not valid for this listing", field="cursor")
             first = keys.index(start["grantee"]["S"])
         for key in keys[first:]:
-            entries = ShareModel.grantee_index.query(key, scan_index_forward=False, last_evaluated_key=start)
+            entries = ShareModel.grantee_index.query(
+                key, scan_index_forward=False, last_evaluated_key=start, page_size=page_size
+            )
             start = None
             for model in entries:
                 position = {name: {"S": getattr(model, name)} for name in _RECEIVED_CURSOR}
-                yield _to_grant(model), self._signer().sign(position, scope)
+                yield to_grant(model), self._signer().sign(position, scope)
 
-    def made_by(self, granted_by: str, cursor: str | None, scope: str) -> Iterator[tuple[Grant, str]]:
+    def made_by(
+        self, granted_by: str, cursor: str | None, scope: str, page_size: int = 100
+    ) -> Iterator[tuple[Grant, str]]:
         """One principal's grants, newest first."""
         start = self._signer().open(cursor, scope, _MADE_CURSOR) if cursor else None
-        for model in ShareModel.grantor_index.query(granted_by, scan_index_forward=False, last_evaluated_key=start):
+        models = ShareModel.grantor_index.query(
+            granted_by, scan_index_forward=False, last_evaluated_key=start, page_size=page_size
+        )
+        for model in models:
             position = {name: {"S": getattr(model, name)} for name in _MADE_CURSOR}
-            yield _to_grant(model), self._signer().sign(position, scope)
+            yield to_grant(model), self._signer().sign(position, scope)
 
     def _signer(self) -> CursorSigner:
         return CursorSigner(self._cursor_key.encode())
@@ -296,7 +306,7 @@ class DynamoGrantRepository:
             model = ShareModel.get(pointer.target_resource, pointer.target_grantee, consistent_read=True)
         except (LinkTokenModel.DoesNotExist, ShareModel.DoesNotExist):
             return None
-        return _to_grant(model) if model.token_hash == token_hash else None
+        return to_grant(model) if model.token_hash == token_hash else None
 
     def count_link_use(self, grant: Grant, *, download: bool) -> None:
         """ADD one use (and one view or download) only while uses < max_uses, on the grant still stored."""

@@ -98,8 +98,9 @@ class DynamoMediaRepository:
             filter_condition=listing_filters(query),
             scan_index_forward=not query.descending,
             limit=limit,
-            # Filters apply after DynamoDB reads a page: read a few pages' worth per round trip.
-            page_size=min(1000, limit * 4),
+            # Filters apply after DynamoDB reads a page: read a few pages' worth per round trip when the caller's
+            # filters narrow the listing; unfiltered, only the (few) trashed items are dropped, so read one page.
+            page_size=min(1000, limit * 4) if query.filtered else limit,
             last_evaluated_key=signer.open(cursor, scope, attributes) if cursor else None,
         )
         items = [to_item(model) for model in results]
