@@ -256,3 +256,43 @@ def test_each_function_fits_lambdas_unzipped_limit(build: Build) -> None:
     print(report)
     over = {name: size for name, size in sizes.items() if size >= LAMBDA_UNZIPPED_LIMIT}
     assert not over, f"over Lambda's 250 MB unzipped limit: {report}"
+
+
+def test_the_packaged_stack_keeps_its_logs_alarms_to_one_topic_and_backs_itself_up(build: Build) -> None:
+    resources = build.template["Resources"]
+
+    def of_type(kind: str) -> dict[str, dict[str, Any]]:
+        return {name: r.get("Properties", {}) for name, r in resources.items() if r["Type"] == kind}
+
+    # Every function's log group exists in the stack, with the retention parameter.
+    groups = of_type("AWS::Logs::LogGroup")
+    names = [str(props["LogGroupName"]["Fn::Sub"]) for props in groups.values()]
+    named = {name.removeprefix("/aws/lambda/${").rstrip("}") for name in names}
+    assert named == set(build.functions()), f"functions without a log group: {set(build.functions()) - named}"
+    assert all(props["RetentionInDays"] == {"Ref": "LogRetentionDays"} for props in groups.values())
+    # Every alarm notifies the one topic; the alarms are all there.
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    assert all(props.get("AlarmActions") == [{"Ref": "AlarmTopic"}] for props in alarms.values())
+    expected = {
+        "Api5xxRateAlarm", "ApiLatencyAlarm", "ThrottlesAlarm", "ProcessorErrorsAlarm", "ProcessorNearTimeoutAlarm",
+        "FailedSignInSpikeAlarm", "ProcessingDeadLetterAlarm", "NotificationsDeadLetterAlarm",
+        "MaintenanceDeadLetterAlarm", "RecorderErrorsAlarm", "AuditWriteFailedAlarm", "AnalyticsWriteFailedAlarm",
+    }  # fmt: skip
+    assert expected <= set(alarms)
+    assert alarms["ApiLatencyAlarm"]["ExtendedStatistic"] == "p99" and alarms["ApiLatencyAlarm"]["Threshold"] == 2000
+    # The failed-sign-in metric counts the authorizer's own refusal line.
+    [metric] = of_type("AWS::Logs::MetricFilter").values()
+    assert metric["FilterPattern"] == '{ $.message = "token refused" }'
+    # Daily backups kept 30 days, of every table holding people's data and of the bucket.
+    [plan] = of_type("AWS::Backup::BackupPlan").values()
+    [rule] = plan["BackupPlan"]["BackupPlanRule"]
+    assert rule["ScheduleExpression"].startswith("cron(0 3 * * ? *") and rule["Lifecycle"] == {"DeleteAfterDays": 30}
+    [selection] = of_type("AWS::Backup::BackupSelection").values()
+    covered = json.dumps(selection["BackupSelection"]["Resources"])
+    for table in ("MediaTable", "UsersTable", "SharesTable", "AlbumsTable", "AuditTable", "NotificationsTable"):
+        assert table in covered
+    assert "${MediaBucket}" in covered
+    # The processor's concurrency is reserved when the parameter asks for it.
+    processor = build.functions()["Processor"]
+    assert processor["ReservedConcurrentExecutions"]["Fn::If"][0] == "ProcessorReserved"
+    assert of_type("AWS::CloudWatch::Dashboard")
