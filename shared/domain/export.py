@@ -280,7 +280,9 @@ class ExportBuilder:
 
     def _add_item(self, archive: Archive, item: MediaItem, job: Job, time_left: TimeLeft) -> None:
         folder = f"media/{item.media_id}"
-        versions = sorted(self._bucket.versions(item.object_key), key=lambda v: v.last_modified)
+        # Oldest first: the storage lists newest first, in S3's order, which also orders versions written within the
+        # same second (sorting on the time would not).
+        versions = list(reversed(self._bucket.versions(item.object_key)))
         for number, version in enumerate(versions, start=1):
             chunks = self._opened(job, item.object_key, version.version_id)
             if chunks is not None:
