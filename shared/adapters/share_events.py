@@ -10,28 +10,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceType
+from shared.domain.grants import Grant, Grantee, GranteeType, Permission, ResourceType, grant_document
 from shared.domain.notifications import NotificationKind, ShareEvent
 from shared.observability import logger, metrics
 
 _VERSION = 1
 # A grant is ~400 bytes as JSON: 100 stay far below SQS's 256 KiB message limit.
 _GRANTS_PER_MESSAGE = 100
-
-
-def _grant_json(grant: Grant) -> dict[str, Any]:
-    return {
-        "share_id": grant.share_id,
-        "resource_type": grant.resource_type.value,
-        "resource_id": grant.resource_id,
-        "owner_id": grant.owner_id,
-        "grantee": {"type": grant.grantee.type.value, "id": grant.grantee.id, "display": grant.grantee.display},
-        "permissions": sorted(p.value for p in grant.permissions),
-        "granted_by": grant.granted_by,
-        "created_at": grant.created_at.isoformat(),
-        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
-        "parent_share_id": grant.parent_share_id,
-    }
 
 
 def _grant(data: dict[str, Any]) -> Grant:
@@ -58,7 +43,7 @@ def encode(event: ShareEvent) -> str:
             "version": _VERSION,
             "kind": event.kind.value,
             "occurred_at": event.occurred_at.isoformat(),
-            "grants": [_grant_json(g) for g in event.grants],
+            "grants": [grant_document(g) for g in event.grants],
         },
         separators=(",", ":"),
     )

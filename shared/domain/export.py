@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from shared.domain.albums import Album
 from shared.domain.audit import AuditEntry
 from shared.domain.errors import Conflict, NotFound, UnreadableMedia
-from shared.domain.grants import Grant, Grantee, GranteeType
+from shared.domain.grants import Grant, Grantee, GranteeType, grant_document
 from shared.domain.jobs import Job, JobFailed, JobKind, JobStatus, MaintenanceJobs, TimeLeft
 from shared.domain.media import MediaItem, Rendition
 from shared.domain.notifications import Notification, NotificationKind, SharePayload, notification_id
@@ -386,22 +386,6 @@ def version_document(number: int, version: ObjectVersion, filename: str) -> dict
         "stored_at": version.last_modified,
         "current": version.is_current,
         "file": f"v{number}-{filename}",
-    }
-
-
-def grant_document(grant: Grant) -> dict[str, Any]:
-    """A grant without its link's secrets (token and password hashes stay out of the archive)."""
-    return {
-        "share_id": grant.share_id,
-        "resource_type": grant.resource_type.value,
-        "resource_id": grant.resource_id,
-        "owner_id": grant.owner_id,
-        "grantee": {"type": grant.grantee.type.value, "id": grant.grantee.id, "display": grant.grantee.display},
-        "permissions": sorted(p.value for p in grant.permissions),
-        "granted_by": grant.granted_by,
-        "created_at": _instant(grant.created_at),
-        "expires_at": _instant(grant.expires_at),
-        "parent_share_id": grant.parent_share_id,
     }
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.domain.principal import Principal, Role
 
@@ -198,3 +198,20 @@ class GrantRepository(Protocol):
 
     def record_link_failure(self, grant: Grant, now: datetime, window_seconds: int) -> None:
         """Count one wrong password: in the current window, or as the first of a new one if it is over."""
+
+
+def grant_document(grant: Grant) -> dict[str, Any]:
+    """A grant as JSON-ready data, without its link's secrets (token and password hashes never leave the table):
+    what share events carry to the notifier and what an export archives."""
+    return {
+        "share_id": grant.share_id,
+        "resource_type": grant.resource_type.value,
+        "resource_id": grant.resource_id,
+        "owner_id": grant.owner_id,
+        "grantee": {"type": grant.grantee.type.value, "id": grant.grantee.id, "display": grant.grantee.display},
+        "permissions": sorted(p.value for p in grant.permissions),
+        "granted_by": grant.granted_by,
+        "created_at": grant.created_at.isoformat(),
+        "expires_at": grant.expires_at.isoformat() if grant.expires_at else None,
+        "parent_share_id": grant.parent_share_id,
+    }
