@@ -134,7 +134,7 @@ def test_browser_login_then_ls_then_logout_revokes(spawn: Spawn, run: Run, stack
     # THEN the command stores alice's tokens and `ls` works with them
     code, stderr = login.finish()
     assert code == 0, stderr
-    assert "logged in as alice" in stderr
+    assert "logged in as alice (user)" in stderr
     assert run("ls", "--json").returncode == 0
     # AND logout revokes the refresh token at the identity server before forgetting it
     refresh_token = stored_tokens(config_dir)["refresh_token"]
@@ -170,7 +170,7 @@ def test_device_login_then_ls_then_logout_revokes(spawn: Spawn, run: Run, stack:
     # THEN the polling command picks the tokens up and `ls` works
     code, stderr = login.finish()
     assert code == 0, stderr
-    assert "logged in as pat" in stderr
+    assert "logged in as pat (partner, " in stderr
     assert run("ls", "--json").returncode == 0
     # AND logout makes the old refresh token useless
     refresh_token = stored_tokens(config_dir)["refresh_token"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from shared.domain.grants import Grantee, GranteeType, LinkTerms, grantees_of
 from shared.domain.link_secrets import (
     TOKEN_PATTERN,
@@ -28,6 +30,16 @@ def test_tokens_are_long_url_safe_and_only_their_hash_is_kept() -> None:
     assert token_hash(token) == token_hash(token)
     assert re.fullmatch(r"[0-9a-f]{64}", token_hash(token))
     assert token not in token_hash(token)
+
+
+def test_a_token_never_starts_with_a_dash_so_a_shell_never_reads_it_as_an_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a random source whose first draws start with "-" (1 in 64 do)
+    draws = iter(["-0mqDr6TprdJ" + "A" * 31, "-" + "B" * 42, "C" * 43])
+    monkeypatch.setattr("shared.domain.link_secrets.secrets.token_urlsafe", lambda _n: next(draws))
+    # WHEN a token is made, THEN it is the first draw that does not
+    assert new_token() == "C" * 43
 
 
 def test_passwords_are_salted_scrypt_hashes_that_check_only_the_right_password() -> None:

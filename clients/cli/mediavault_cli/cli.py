@@ -59,7 +59,13 @@ def login(state: State, username: str | None, password: str | None, flow: str | 
     else:
         username = username or click.prompt("Username")
         api.identity.password(username, password or click.prompt("Password", hide_input=True))
-    err.print(f"logged in as [bold]{escape(username)}[/] at {api.profile.api} (profile {api.profile.name})")
+    # The vault opens the account on its first call: after this, others can share with you by name.
+    account = api.request("GET", "/me")
+    org = f", {account['partner_org']}" if account.get("partner_org") else ""
+    err.print(
+        f"logged in as [bold]{escape(username)}[/] ({account['role']}{escape(org)}) at {api.profile.api}"
+        f" (profile {api.profile.name})"
+    )
 
 
 @cli.command()

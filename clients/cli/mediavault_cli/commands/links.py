@@ -62,7 +62,11 @@ def with_password_options(command: Any) -> Any:
 
 @click.group()
 def link() -> None:
-    """Open a share link, or download what it shares (anonymously: no login needed)."""
+    """Open a share link, or download what it shares (anonymously: no login needed).
+
+    Give the link's address or its token; a token made before tokens stopped starting with "-" goes after
+    `--` (`mediavault link open -- -0mq...`).
+    """
 
 
 @link.command("open")
