@@ -6,7 +6,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 
 from shared.domain.albums import Albums, AlbumView
@@ -77,6 +77,8 @@ class SharedPage:
 
     items: list[SharedItem | SharedAlbum]
     cursor: str | None
+    # The usernames of the owners of what the page shows, by id (an erased owner is missing).
+    owner_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ class Sharing:
         while True:
             chunk = list(itertools.islice(entries, limit))
             if not chunk:
-                return SharedPage(shown, None)
+                return self._named(SharedPage(shown, None))
             live = [grant for grant, _ in chunk if grant.active(now)]
             items = self._media.get_many([g.resource_id for g in live if g.resource_type is ResourceType.MEDIA])
             albums = self._shared_albums(principal, live, query)
@@ -287,9 +289,14 @@ class Sharing:
                     continue
                 if len(shown) == limit:
                     # One more qualifying entry exists: the page is full and a next one is not empty.
-                    return SharedPage(shown, last)
+                    return self._named(SharedPage(shown, last))
                 shown.append(entry)
                 last = position
+
+    def _named(self, page: SharedPage) -> SharedPage:
+        """The page with its owners' usernames, so a recipient sees who shared each entry."""
+        owners = {entry.grant.owner_id for entry in page.items}
+        return replace(page, owner_names=self._users.usernames(owners)) if owners else page
 
     def _shared_albums(self, principal: Principal, live: list[Grant], query: MediaQuery) -> dict[str, AlbumView]:
         # Albums have no kind, status, tags or dates: a filtered listing shows items only.

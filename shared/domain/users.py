@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -55,6 +55,9 @@ class UserRepository(Protocol):
 
     def partners_of(self, org: str) -> Iterator[str]:
         """The ids of the organisation's partner accounts."""
+
+    def usernames(self, user_ids: Collection[str]) -> dict[str, str]:
+        """The usernames of these accounts, by id (ids with no account are left out)."""
 
     def save_profile(self, user: User) -> None:
         """Refresh username, email, role, org and last-seen (never status or quota)."""

@@ -51,6 +51,7 @@ def test_share_with_bob_reaches_his_incoming_list_and_unshare_takes_it_back(
     assert grant["expires_at"] and grant["token"] is None
     incoming = {r["share"]["share_id"]: r for r in as_json(as_bob("shares", "--incoming", "--json"))}
     assert incoming[grant["share_id"]]["media"]["media_id"] == media_id
+    assert incoming[grant["share_id"]]["share"]["owner_name"] == "ada"
     assert grant["share_id"] in as_bob("shares", "--incoming").stdout
     unread = as_json(as_bob("notifications", "--unread", "--json"))
     assert grant["share_id"] in {n["share_id"] for n in unread}

@@ -275,6 +275,9 @@ def test_incoming_outgoing_and_partner_listings_page_through_what_was_shared(
     incoming = _pages(vault, "pat", "/shares/incoming", 2)
     assert [len(page) for page in incoming] == [2, 2, 2]
     assert flat(incoming) == [photos[2], photos[1], photos[0], photos[3], photos[2], photos[1]]
+    # each entry says who shared it, by name
+    first = body(vault.call("pat", "GET", "/shares/incoming"))["items"]
+    assert {entry["share"]["owner_name"] for entry in first} == {"alice"}
     # the partner listing holds the organisation's grants only
     assert flat(_pages(vault, "pat", "/partner/media", 2)) == [photos[3], photos[2], photos[1]]
     assert flat(_pages(vault, "gina", "/partner/media", 2)) == [photos[0]]

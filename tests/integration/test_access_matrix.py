@@ -101,6 +101,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
     # Moderation: the photo awaits no review, so whoever is let through meets 409; an admin decides, its owner asks.
     "POST /admin/moderation/{media_id}":                (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 409, 401),
     "POST /media/{media_id}/review":                    (409, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
+    # An export is its maker's alone: everyone else, admins included, is told it does not exist.
+    "GET /me/export/{job_id}":                          (200, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401),
+    # A maintenance job (a reconcile that only reports): for admins, whoever started it.
+    "GET /admin/jobs/{job_id}":                         (403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401),
     # Every caller here holds an unprotected view+download link: a bearer token neither helps nor hurts.
     "GET /links/{token}":                               (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /links/{token}/download":                      (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -129,6 +133,7 @@ ID_PLACEHOLDERS = (
     "{version_id}",
     "{notification_id}",
     "{user_id}",
+    "{job_id}",
 )
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 LINK_PASSWORD = "correct horse battery"
@@ -370,6 +375,8 @@ def build_world(stack: DevStack) -> World:
     _links(world)  # on the ready photo: a link to an item in processing opens nothing
     world.ids["other_user"] = world.as_user("other", "GET", "/me")["user_id"]
     world.ids["notification"] = _first_notification(world, "view")
+    world.ids["export"] = world.owner("POST", "/me/export")["job_id"]
+    world.ids["admin_job"] = world.as_user("admin", "POST", "/admin/reconcile", {"fix": False})["job_id"]
     return world
 
 
@@ -541,6 +548,8 @@ SCENARIOS: dict[str, Scenario] = {
         _item("photo"), body=lambda w, p: {"decision": "approve", "reason": "nothing wrong"}
     ),
     "POST /media/{media_id}/review": Scenario(_item("photo")),
+    "GET /me/export/{job_id}": Scenario(lambda w: {"job_id": w.ids["export"]}),
+    "GET /admin/jobs/{job_id}": Scenario(lambda w: {"job_id": w.ids["admin_job"]}),
     "GET /links/{token}": Scenario(lambda w: {"token": w.links["open"]}),
     "GET /links/{token}/download": Scenario(lambda w: {"token": w.links["open"]}),
     "GET /links/{token}/items/{media_id}/download": Scenario(

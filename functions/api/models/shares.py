@@ -129,6 +129,9 @@ class Share(Reply):
     media_id: str | None = Field(description="the item, for a grant on an item")
     album_id: str | None = Field(default=None, description="the album, for a grant on an album")
     owner_id: str
+    owner_name: str | None = Field(
+        default=None, description="the owner's username, in listings of what is shared with the caller"
+    )
     grantee: GranteeView
     permissions: list[Permission]
     granted_by: str
@@ -141,7 +144,7 @@ class Share(Reply):
     url: str | None = None
 
     @classmethod
-    def of(cls, grant: Grant) -> Share:
+    def of(cls, grant: Grant, owner_name: str | None = None) -> Share:
         """The response for a grant."""
         return cls(
             share_id=grant.share_id,
@@ -150,6 +153,7 @@ class Share(Reply):
             media_id=grant.resource_id if grant.resource_type is ResourceType.MEDIA else None,
             album_id=grant.resource_id if grant.resource_type is ResourceType.ALBUM else None,
             owner_id=grant.owner_id,
+            owner_name=owner_name,
             grantee=GranteeView(type=grant.grantee.type, id=grant.grantee.id, name=grant.grantee.display),
             permissions=sorted(grant.permissions),
             granted_by=grant.granted_by,
@@ -206,11 +210,12 @@ class SharedMediaPage(Reply):
     @classmethod
     def of(cls, page: SharedPage) -> SharedMediaPage:
         """The response for a page of shared items."""
+        names = page.owner_names
         return cls(
             items=[
-                SharedMedia(share=Share.of(s.grant), album=Album.of(s.view))
+                SharedMedia(share=Share.of(s.grant, names.get(s.grant.owner_id)), album=Album.of(s.view))
                 if isinstance(s, SharedAlbum)
-                else SharedMedia(share=Share.of(s.grant), media=Media.of(s.view))
+                else SharedMedia(share=Share.of(s.grant, names.get(s.grant.owner_id)), media=Media.of(s.view))
                 for s in page.items
             ],
             next_cursor=page.cursor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.update import Action
@@ -162,6 +162,13 @@ class DynamoUserRepository:
         """The ids of the organisation's partner accounts (the index lags the table by moments)."""
         for entry in UserModel.org_index.query(org):
             yield entry.user_id
+
+    def usernames(self, user_ids: Collection[str]) -> dict[str, str]:
+        """The usernames of these accounts, by id: one BatchGetItem (PynamoDB splits it at 100 keys)."""
+        if not user_ids:
+            return {}
+        found = UserModel.batch_get(set(user_ids), attributes_to_get=["user_id", "username"])
+        return {model.user_id: model.username for model in found}
 
     def save_profile(self, user: User) -> None:
         """Refresh the realm-owned fields and last-seen; status and quota stay as they are."""

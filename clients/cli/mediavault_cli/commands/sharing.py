@@ -211,7 +211,7 @@ def incoming_table(received: list[dict[str, Any]], title: str) -> Table:
     """Items and albums shared with the caller, one a row, with the grant they came through."""
     table = Table(title=f"{title} ({len(received)})")
     table.add_column("share id", no_wrap=True)
-    for column in ("what", "id", "name", "permissions", "since", "expires"):
+    for column in ("what", "id", "name", "from", "permissions", "since", "expires"):
         table.add_column(column, overflow="fold")
     for r in received:
         grant = r["share"]
@@ -225,6 +225,7 @@ def incoming_table(received: list[dict[str, Any]], title: str) -> Table:
             what,
             grant["resource_id"],
             escape(name),
+            escape(grant.get("owner_name") or grant["owner_id"][:8]),
             ", ".join(grant["permissions"]),
             when(grant["created_at"]),
             when(grant.get("expires_at")),
