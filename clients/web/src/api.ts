@@ -67,6 +67,8 @@ export interface Share {
   resource_type: "media" | "album";
   resource_id: string;
   owner_id: string;
+  /** The owner's username (null when their account is gone). */
+  owner_name?: string | null;
   granted_by: string;
   permissions: Permission[];
   created_at: string;

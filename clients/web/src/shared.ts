@@ -12,30 +12,26 @@ export interface SharedAccess {
   ownerName: string;
 }
 
-const NOTIFICATION_PAGES = 5;
 const INCOMING_PAGES = 20;
 
 /** The caller's incoming grants by item, and the names of the people behind them. */
 export class SharedDirectory {
   private readonly grants = new Map<string, Share>();
-  private names: Promise<Map<string, string>> | null = null;
 
   constructor(private readonly api: Api) {}
 
   /** Forget what was fetched (the shared page is being reloaded: new grants, new names). */
   reset(): void {
     this.grants.clear();
-    this.names = null;
   }
 
   remember(resource: SharedResource): void {
     if (resource.media) this.grants.set(resource.media.media_id, resource.share);
   }
 
-  /** The owner's username, else a short form of their id. */
+  /** The owner's username (listings of what is shared with the caller carry it), else a short form of their id. */
   async ownerName(share: Share): Promise<string> {
-    const names = await this.actorNames();
-    return names.get(share.owner_id) ?? `user ${share.owner_id.slice(0, 8)}`;
+    return share.owner_name ?? `user ${share.owner_id.slice(0, 8)}`;
   }
 
   /** The grant an item is shared through, looked up in the incoming pages when this page did not list it. */
@@ -50,26 +46,6 @@ export class SharedDirectory {
       if (!cursor) break;
     }
     return share ? { share, ownerName: await this.ownerName(share) } : null;
-  }
-
-  // Grants carry user ids only; the sharer's username comes with the notification the share produced.
-  private actorNames(): Promise<Map<string, string>> {
-    this.names ??= (async () => {
-      const names = new Map<string, string>();
-      let cursor: string | null = null;
-      try {
-        for (let page = 0; page < NOTIFICATION_PAGES; page += 1) {
-          const listing = await this.api.listNotifications(cursor);
-          for (const n of listing.items) if (!names.has(n.actor_id)) names.set(n.actor_id, n.actor_name);
-          cursor = listing.next_cursor;
-          if (!cursor) break;
-        }
-      } catch {
-        // Names are a courtesy: the listing still shows every grant without them.
-      }
-      return names;
-    })();
-    return this.names;
   }
 }
 
