@@ -29,7 +29,7 @@ from shared.domain.review import ModerationReview
 from shared.domain.settings import SettingsAdministration
 from shared.domain.sharing import Sharing
 from shared.domain.uploads import UploadLimits, UploadService
-from shared.domain.users import UserAdministration, UserDirectory
+from shared.domain.users import Newcomers, UserAdministration, UserDirectory
 
 
 class ApiContainer(AwsContainer):
@@ -48,13 +48,32 @@ class ApiContainer(AwsContainer):
         )
 
     @cached_property
-    def user_administration(self) -> UserAdministration:
-        """Realm users through Keycloak's Admin REST API, joined with vault accounts."""
+    def realm_admin(self) -> KeycloakAdmin:
+        """Keycloak's Admin REST API, as the vault's service account."""
         settings = self.settings
-        identity = KeycloakAdmin(
+        return KeycloakAdmin(
             settings.oidc_issuer, settings.keycloak_admin_client_id, settings.keycloak_admin_client_secret
         )
-        return UserAdministration(identity, self.user_repository)
+
+    @cached_property
+    def user_administration(self) -> UserAdministration:
+        """Realm users through Keycloak's Admin REST API, joined with vault accounts."""
+        return UserAdministration(self.realm_admin, self.user_repository)
+
+    @cached_property
+    def newcomers(self) -> Newcomers | None:
+        """Realm users named in a share before their first sign-in; None where no realm administration is set up."""
+        from functions.containers.erasure import erased_check
+
+        if not self.settings.keycloak_admin_client_secret:
+            return None
+        store = self.settings_store
+        return Newcomers(
+            self.realm_admin,
+            self.user_repository,
+            default_quota_bytes=lambda: store.load().default_quota_bytes,
+            erased=erased_check(self),
+        )
 
     @cached_property
     def upload_service(self) -> UploadService:
@@ -119,6 +138,7 @@ class ApiContainer(AwsContainer):
             events=self.share_events,
             link_base_url=self.settings.share_link_base_url,
             on_shared=self.analytics_recorder.shared,
+            newcomers=self.newcomers,
         )
 
     @cached_property

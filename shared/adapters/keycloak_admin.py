@@ -113,6 +113,19 @@ class KeycloakAdmin:
             self._realm_user(rep) for rep in reps if not str(rep.get("username", "")).startswith("service-account-")
         ]
 
+    def find_user(self, *, username: str | None = None, email: str | None = None) -> RealmUser | None:
+        """The one user with exactly this username or email (Keycloak's `exact` match), or None."""
+        field, value = ("username", username) if username else ("email", email)
+        if not value:
+            return None
+        query = {field: value, "exact": "true", "max": 2, "briefRepresentation": "false"}
+        reps = [
+            rep
+            for rep in self._call("GET", "/users", query=query) or []
+            if str(rep.get(field, "")).lower() == value.lower()
+        ]
+        return self._realm_user(reps[0]) if len(reps) == 1 else None
+
     def get_user(self, user_id: str) -> RealmUser | None:
         """One user, or None."""
         try:

@@ -33,7 +33,7 @@ from shared.domain.notifications import ShareEvents
 from shared.domain.policy import held_permissions
 from shared.domain.ports import MediaQuery, MediaRepository
 from shared.domain.principal import Principal, Role
-from shared.domain.users import UserRepository
+from shared.domain.users import Newcomers, UserRepository
 
 MAX_PAGE = 100
 # Every grant lets its grantee see the item: downloading or editing what you cannot see makes no sense.
@@ -105,7 +105,10 @@ class Sharing:
         events: ShareEvents | None = None,
         albums: Albums | None = None,
         on_shared: Callable[[Grant], None] | None = None,
+        newcomers: Newcomers | None = None,
     ) -> None:
+        # Realm users named before their first sign-in (None: only accounts the vault has seen can be named).
+        self._newcomers = newcomers
         self._albums = albums
         # Told of every grant made, links included (analytics counts shares created and received).
         self._on_shared = on_shared
@@ -346,6 +349,10 @@ class Sharing:
             user = self._users.find_by_email(grantee.email)
         else:
             raise ValidationError("a user grant needs username or email", field="grantee")
+        if user is None and self._newcomers is not None:
+            user = self._newcomers.find(
+                username=grantee.username or None, email=None if grantee.username else grantee.email
+            )
         if user is None:
             raise NotFound(_NO_SUCH_USER)
         if user.user_id == principal.sub:

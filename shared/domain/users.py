@@ -216,6 +216,9 @@ class IdentityDirectory(Protocol):
     def get_user(self, user_id: str) -> RealmUser | None:
         """One user, or None."""
 
+    def find_user(self, *, username: str | None = None, email: str | None = None) -> RealmUser | None:
+        """The one user with exactly this username or email (case-insensitive), or None."""
+
     def set_role(self, user_id: str, role: Role, partner_org: str) -> RealmUser:
         """Make role the user's only vault role (and set or clear the partner organisation); NotFound if no user."""
 
@@ -248,3 +251,48 @@ class UserAdministration:
         if wanted is not Role.PARTNER and org:
             raise ValidationError("only partners have a partner_org", field="partner_org")
         return self._summary(self._identity.set_role(user_id, wanted, org))  # NotFound for no such user
+
+
+class Newcomers:
+    """Realm users who have not called the API yet, given their account when someone names them.
+
+    Sharing names its grantee by username or email; a colleague who has a realm login but never opened the vault
+    would otherwise be "not found". Their account is opened as their first sign-in would open it (role and
+    organisation from the realm, the default quota), so a grant, its notification and their first sign-in agree.
+    """
+
+    def __init__(
+        self,
+        identity: IdentityDirectory,
+        accounts: UserRepository,
+        *,
+        default_quota_bytes: Callable[[], int],
+        erased: Callable[[str], bool] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._identity = identity
+        self._accounts = accounts
+        self._default_quota = default_quota_bytes
+        self._erased = erased
+        self._clock = clock
+
+    def find(self, *, username: str | None = None, email: str | None = None) -> User | None:
+        """The named realm user's account, opened now; None for nobody, a disabled user or one without a vault role."""
+        found = self._identity.find_user(username=username, email=email)
+        if found is None or not found.enabled or found.role is None:
+            return None
+        if self._erased is not None and self._erased(found.user_id):
+            return None
+        now = self._clock()
+        return self._accounts.create(
+            User(
+                user_id=found.user_id,
+                username=found.username,
+                email=found.email,
+                role=found.role,
+                partner_org=found.partner_org if found.role is Role.PARTNER else "",
+                quota_bytes=self._default_quota(),
+                created_at=now,
+                last_seen_at=now,
+            )
+        )

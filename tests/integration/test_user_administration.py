@@ -38,6 +38,11 @@ def test_adapter_searches_reads_and_changes_roles(realm: IdentityServer) -> None
     back = admin.set_role(bob.user_id, Role.USER, "")
     assert (back.role, back.partner_org, back.roles) == (Role.USER, "", ("user",))
     assert admin.get_user("no-such-user") is None
+    # an exact name or address finds one user; part of one finds nobody
+    assert admin.find_user(username="PAT") is not None
+    assert admin.find_user(email="pat@example.test") is not None
+    assert admin.find_user(username="pa") is None
+    assert admin.find_user(username="") is None
 
 
 def test_adapter_reports_misconfiguration_as_unavailable(realm: IdentityServer) -> None:
