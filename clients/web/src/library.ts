@@ -1,6 +1,9 @@
-// The library: a grid of thumbnails, newest first, with filters and infinite scroll ("Load more").
+// The library: a grid of thumbnails, newest first, with filters and infinite scroll ("Load more"). Each tile paints
+// its BlurHash first and fades the thumbnail in over it; tiles have checkboxes for the bulk actions (bulk.ts).
 
 import { Api, ApiError, LibraryFilters, Media } from "./api";
+import { blurHashCanvas } from "./blurhash";
+import { BulkBar } from "./bulk";
 import { cardPicture, h } from "./dom";
 import { messageStatus, moreButton, PagedList } from "./paging";
 import type { UploadTracker } from "./uploads";
@@ -13,16 +16,35 @@ const STATUS_LABEL: Record<string, string> = {
   rejected: "Rejected",
 };
 
-export function mediaCard(media: Media): HTMLLIElement {
+/** The thumbnail over its BlurHash (shown until the thumbnail has loaded), else the plain card picture. */
+function tilePicture(media: Media, name: string): HTMLElement {
+  const thumbnail = media.renditions.thumbnail;
+  const picture = cardPicture(thumbnail, name, media.kind);
+  const canvas = thumbnail && media.placeholder ? blurHashCanvas(media.placeholder, thumbnail.width / thumbnail.height) : null;
+  if (!canvas || !(picture instanceof HTMLImageElement)) return picture;
+  const reveal = (): void => picture.classList.add("loaded");
+  if (picture.complete && picture.naturalWidth > 0) reveal();
+  else picture.addEventListener("load", reveal, { once: true });
+  return h("div", { class: "thumb" }, canvas, picture);
+}
+
+/** A tile: the item's link and, when `select` is given, a checkbox choosing it for the bulk actions. */
+export function mediaCard(media: Media, select?: { checked: boolean; onChange: (checked: boolean) => void }): HTMLLIElement {
   const name = media.title || media.filename;
-  const picture = cardPicture(media.renditions.thumbnail, name, media.kind);
+  let checkbox: HTMLInputElement | null = null;
+  if (select) {
+    const box = h("input", { type: "checkbox", class: "select", "aria-label": `Select ${name}`, checked: select.checked });
+    box.addEventListener("change", () => select.onChange(box.checked));
+    checkbox = box;
+  }
   return h(
     "li",
-    { class: "card", "data-media-id": media.media_id, "data-status": media.status },
+    { class: select?.checked ? "card selected" : "card", "data-media-id": media.media_id, "data-status": media.status },
+    checkbox,
     h(
       "a",
       { href: `#/media/${encodeURIComponent(media.media_id)}`, "aria-label": `${name}, ${STATUS_LABEL[media.status] ?? media.status}` },
-      picture,
+      tilePicture(media, name),
       h("span", { class: "card-title" }, name),
       h("span", { class: `badge status-${media.status}` }, STATUS_LABEL[media.status] ?? media.status),
     ),
@@ -40,6 +62,9 @@ export class LibraryView {
   private readonly grid: HTMLUListElement;
   private readonly message: HTMLElement;
   private readonly cards = new Map<string, HTMLLIElement>();
+  private readonly shown = new Map<string, Media>();
+  private readonly selection = new Set<string>();
+  private readonly bulk: BulkBar;
   private readonly pages: PagedList<Media>;
   private readonly unsubscribe: () => void;
 
@@ -74,12 +99,19 @@ export class LibraryView {
     this.grid = h("ul", { class: "grid", "aria-label": "Your media", "aria-busy": "false" });
     this.message = h("p", { class: "message", role: "status" });
     const more = moreButton();
+    this.bulk = new BulkBar(api, {
+      selected: () => this.selected(),
+      selectAllShown: () => this.setSelected([...this.cards.keys()], true),
+      clear: () => this.setSelected([...this.selection], false),
+      reload: () => this.reload(),
+    });
     this.root = h(
       "section",
       { class: "library", "aria-labelledby": "library-heading" },
       h("h1", { id: "library-heading" }, "Library"),
       uploads.panel,
       form,
+      this.bulk.root,
       this.message,
       this.grid,
       more,
@@ -111,7 +143,30 @@ export class LibraryView {
 
   async reload(): Promise<void> {
     this.cards.clear();
+    this.shown.clear();
+    this.selection.clear();
+    this.bulk.update(0);
     await this.pages.reload();
+  }
+
+  /** The selected items, in grid order. */
+  private selected(): Media[] {
+    return [...this.grid.querySelectorAll<HTMLLIElement>(":scope > .card")].flatMap((card) => {
+      const id = card.dataset.mediaId ?? "";
+      return this.selection.has(id) ? (this.shown.get(id) ?? []) : [];
+    });
+  }
+
+  private setSelected(ids: string[], checked: boolean): void {
+    for (const id of ids) {
+      if (checked) this.selection.add(id);
+      else this.selection.delete(id);
+      const card = this.cards.get(id);
+      card?.classList.toggle("selected", checked);
+      const box = card?.querySelector<HTMLInputElement>("input.select");
+      if (box) box.checked = checked;
+    }
+    this.bulk.update(this.selection.size);
   }
 
   private matches(media: Media): boolean {
@@ -130,9 +185,11 @@ export class LibraryView {
 
   /** Replace an item's card, else add it first (`start`) or return it for the list to append (`end`). */
   private place(media: Media, where: "start" | "end"): HTMLLIElement | null {
-    const card = mediaCard(media);
-    const existing = this.cards.get(media.media_id);
-    this.cards.set(media.media_id, card);
+    const id = media.media_id;
+    const card = mediaCard(media, { checked: this.selection.has(id), onChange: (checked) => this.setSelected([id], checked) });
+    const existing = this.cards.get(id);
+    this.cards.set(id, card);
+    this.shown.set(id, media);
     if (existing) existing.replaceWith(card);
     else if (where === "start") this.grid.prepend(card);
     else return card;
