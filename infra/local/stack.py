@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -98,6 +101,24 @@ class DevStack:
     def emulator_url(self) -> str:
         """The AWS emulator's endpoint."""
         return f"http://{self.host}:{self.ports.emulator}"
+
+    @contextmanager
+    def paused(self, *names: str) -> Iterator[None]:
+        """Hold these children still (SIGSTOP) for the block, then let them go on (SIGCONT).
+
+        Benchmarks use it to time a client alone on a small machine: the queue keeps what arrives meanwhile.
+        """
+        held = [process for name, process, _ in self._children if name in names and process.poll() is None]
+        unknown = set(names) - {name for name, _, _ in self._children}
+        if unknown:
+            raise ValueError(f"no such process in the stack: {sorted(unknown)}")
+        for process in held:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in held:
+                process.send_signal(signal.SIGCONT)
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab") if self.log_dir else None  # noqa: SIM115 - closed in stop()
