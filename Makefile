@@ -23,7 +23,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install web test-browser run jobs test test-unit test-functional test-integration test-cli test-localstack fuzz lint package localstack bench clean
+.PHONY: help install web test-web test-browser run jobs test test-unit test-functional test-integration test-cli test-localstack fuzz load audit lint package localstack bench clean
 
 help: ## This list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -68,7 +68,8 @@ run: $(STAMP) $(WEB_DIST) ## Start the whole system on loopback, web console inc
 jobs: $(STAMP) ## Run every scheduled job (@app.schedule) once against the running `make run` stack; print what each did
 	$(PY) -m infra.local.jobs $(if $(EMULATOR),--emulator $(EMULATOR),)
 
-test: $(STAMP) $(LS_STAMP) $(WEB_DIST) $(CHROMIUM) ## Every test tier: unit, functional, integration, LocalStack, browser
+test: $(STAMP) $(LS_STAMP) $(WEB_DIST) $(CHROMIUM) ## Every test tier: console unit, unit, functional, integration, LocalStack, browser
+	cd $(WEB) && npm test
 	$(PY) -m pytest tests -q --ignore=tests/perf
 
 test-unit: $(STAMP) ## Unit tests only (no sockets)
@@ -83,6 +84,9 @@ test-integration: $(STAMP) ## Integration tests (real processes on loopback)
 test-cli: $(STAMP) ## The mediavault command against a local stack
 	$(PY) -m pytest tests/cli -q
 
+test-web: $(WEB_STAMP) ## The console's own logic (clients/web/test) under Node's test runner
+	cd $(WEB) && npm test
+
 test-browser: $(STAMP) $(WEB_DIST) $(CHROMIUM) ## The web console in headless Chromium (screenshots: .build/screenshots/)
 	$(PY) -m pytest tests/browser -q
 
@@ -92,6 +96,12 @@ test-localstack: $(STAMP) $(LS_STAMP) ## The LocalStack tier
 fuzz: $(STAMP) ## Schemathesis on a local stack as every role, ~4,200 requests (report: .build/fuzz-findings.md)
 	@mkdir -p $(BUILD)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-10} FUZZ_REPORT=$${FUZZ_REPORT:-$(BUILD)/fuzz-findings.md} $(PY) -m pytest tests/fuzz -q
+
+load: $(STAMP) ## Locust on loopback: mixed traffic and GET /health at 8 and 32 clients, 20 s a run (~3 min)
+	$(PY) -m tests.load.run
+
+audit: $(STAMP) ## pip-audit of every installed package (runtime, layers, dev): fails on a vulnerable pin with a fix
+	$(PY) .ci/audit.py
 
 lint: $(STAMP) ## ruff and mypy (strict on shared/)
 	$(PY) -m ruff check .
@@ -104,7 +114,7 @@ localstack: $(LS_STAMP) ## Run LocalStack on :4566 (Docker if an engine runs, el
 package: $(STAMP) ## Build the SAM template, function package and layers into .build/
 	$(PY) -m infra.package --stage $(STAGE) --out $(BUILD)
 
-bench: $(STAMP) ## Benchmarks (figures as ratios against a baseline of the same run)
+bench: $(STAMP) $(WEB_DIST) $(CHROMIUM) ## Benchmarks (figures as ratios against a baseline of the same run)
 	$(PY) -m pytest tests/perf -q -s -p no:randomly
 
 clean: ## Remove build output, caches and virtualenvs
