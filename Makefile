@@ -111,7 +111,7 @@ lint: $(STAMP) ## ruff and mypy (strict on shared/)
 localstack: $(LS_STAMP) ## Run LocalStack on :4566 (Docker if an engine runs, else host mode)
 	$(PY) -m infra.local.localstack
 
-package: $(STAMP) ## Build the SAM template, function package and layers into .build/
+package: $(STAMP) $(WEB_DIST) ## Build the SAM template, function package, layers and the console's files (.build/console/)
 	$(PY) -m infra.package --stage $(STAGE) --out $(BUILD)
 
 bench: $(STAMP) $(WEB_DIST) $(CHROMIUM) ## Benchmarks (figures as ratios against a baseline of the same run)

@@ -5,7 +5,8 @@
    wheels for Lambda's Python, under `python/`), cached by a hash of the recipe;
 3. `chalice package` (SAM, YAML) with `infra/template.yaml` merged in -> `<out>/sam.yaml` + `deployment.zip`;
 4. `cfn-lint` the template: any finding fails the build;
-5. print sizes, and fail when a function's package plus its layers exceed Lambda's 250 MB unzipped.
+5. print sizes, and fail when a function's package plus its layers exceed Lambda's 250 MB unzipped;
+6. copy the built web console (clients/web/dist, `make web`) into `<out>/console/`, for the console bucket.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ MERGE_TEMPLATE = ROOT / "infra" / "template.yaml"
 DEFAULT_CACHE = ROOT / ".build" / "cache"
 TEMPLATE_NAME = "sam.yaml"
 PACKAGE_NAME = "deployment.zip"
+CONSOLE_DIST = ROOT / "clients" / "web" / "dist"
+CONSOLE_NAME = "console"
+# Not deployed: source maps stay with the build, and config.json is each deployment's own (README, "Deploy the
+# console"), never one left in dist by a local run.
+CONSOLE_SKIPPED = ("*.map", "config.json")
 
 # Chalice targets the Python that runs it; the layers must match.
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -268,6 +274,16 @@ def function_sizes(template: Path) -> list[FunctionSize]:
     return sizes
 
 
+def stage_console(out: Path, dist: Path = CONSOLE_DIST) -> Path:
+    """`<out>/console/`: the built console's files, ready for `aws s3 sync` to the console bucket."""
+    if not (dist / "index.html").is_file():
+        raise PackagingError(f"the web console is not built ({dist}/index.html missing): run `make web`")
+    target = out / CONSOLE_NAME
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(dist, target, ignore=shutil.ignore_patterns(*CONSOLE_SKIPPED))
+    return target
+
+
 def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:7.1f} MB"
 
@@ -311,7 +327,10 @@ def package(stage: str, out: Path, cache: Path = DEFAULT_CACHE) -> list[Function
     if findings := lint_template(template):
         raise PackagingError("cfn-lint found problems:\n" + "\n".join(findings))
     functions = function_sizes(template)
+    console = stage_console(out)
     print(_summary(template, out, functions, time.monotonic() - started))
+    console_files = [p for p in console.rglob("*") if p.is_file()]
+    print(f"console   {console}  ({len(console_files)} files, {_mb(sum(p.stat().st_size for p in console_files))})")
     if over := [f.name for f in functions if f.unzipped > LAMBDA_UNZIPPED_LIMIT]:
         raise PackagingError(f"over Lambda's 250 MB unzipped limit: {', '.join(over)}")
     return functions

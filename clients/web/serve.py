@@ -1,7 +1,8 @@
 """Serve the built web console (clients/web/dist) and its runtime config.json on loopback (local only).
 
 `config.json` is written from the arguments, so one build runs against any stack: the deployed console
-gets its own config.json beside the same files.
+gets its own config.json beside the same files. With --content-security-policy every answer carries that policy
+(infra/local/stack.py passes the deployed console's, with the local origins in it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ConsoleHandler(SimpleHTTPRequestHandler):
     """Static files from dist, config.json from memory, index.html for any other path (a single-page app)."""
 
     config: bytes = b"{}"
+    content_security_policy: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the API and identity server logs tell the story."""
@@ -30,6 +32,9 @@ class ConsoleHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("X-Frame-Options", "DENY")
+        if self.content_security_policy:
+            self.send_header("Content-Security-Policy", self.content_security_policy)
         super().end_headers()
 
     def do_GET(self) -> None:
@@ -52,10 +57,13 @@ class ConsoleHandler(SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def make_server(host: str, port: int, config: dict[str, str]) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, config: dict[str, str], content_security_policy: str | None = None
+) -> ThreadingHTTPServer:
     """A server for the console on host:port (port 0 picks a free one)."""
     handler = partial(ConsoleHandler, directory=str(DIST))
     ConsoleHandler.config = json.dumps(config).encode()
+    ConsoleHandler.content_security_policy = content_security_policy
     return ThreadingHTTPServer((host, port), handler)
 
 
@@ -67,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--issuer", required=True)
     parser.add_argument("--client-id", default="media-vault-web")
+    parser.add_argument("--content-security-policy", help="the Content-Security-Policy header to send")
     args = parser.parse_args(argv)
-    server = make_server(
-        args.host, args.port, {"apiUrl": args.api_url, "issuer": args.issuer, "clientId": args.client_id}
-    )
+    config = {"apiUrl": args.api_url, "issuer": args.issuer, "clientId": args.client_id}
+    server = make_server(args.host, args.port, config, args.content_security_policy)
     print(f"web console on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()

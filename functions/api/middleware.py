@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -43,6 +44,25 @@ def _secured(response: Response) -> Response:
     return response
 
 
+def _allowed_origins() -> frozenset[str]:
+    """The console origins configured for this API (ALLOWED_ORIGINS, comma-separated; none: no CORS)."""
+    return frozenset(o.strip().rstrip("/") for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+
+
+_ORIGINS = _allowed_origins()
+
+
+def _shared_with(event: Request, response: Response, allowed: frozenset[str]) -> Response:
+    """Name the caller's origin in Access-Control-Allow-Origin when it is a configured one (errors too, so the
+    console can show them); any other origin gets nothing, and its browser keeps the answer from the page."""
+    origin = event.headers.get("origin") if event.headers else None
+    if origin and origin in allowed:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        vary = response.headers.get("Vary")
+        response.headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+    return response
+
+
 def _normalized(response: Response) -> Response:
     body = response.body
     if isinstance(body, (bytes, str)):
@@ -72,7 +92,7 @@ def http_middleware(event: Request, get_response: Callable[[Request], Response])
     response = get_response(event)
     if response.status_code >= 400:
         response = _normalized(response)
-    response = _secured(response)
+    response = _shared_with(event, _secured(response), _ORIGINS)
     elapsed_ms = (time.perf_counter() - started) * 1000
     logger.info(
         "request",

@@ -50,14 +50,30 @@ def gateway_responses(template: Mapping[str, Any] | None = None) -> dict[str, st
 
 
 def gateway_headers(template: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """The headers every GatewayResponse of the template adds (they all carry the same security headers)."""
+    """The headers every GatewayResponse of the template adds (they all carry the same security headers).
+
+    Not its CORS header, which names the deployed console: the local handler adds this stack's console origin.
+    """
     resources = (template or load_template())["Resources"]
     headers: dict[str, str] = {}
     for resource in resources.values():
         if resource.get("Type") == "AWS::ApiGateway::GatewayResponse":
             for name, value in (resource["Properties"].get("ResponseParameters") or {}).items():
-                headers[name.removeprefix("gatewayresponse.header.")] = value.strip("'")
+                header = name.removeprefix("gatewayresponse.header.")
+                if not header.lower().startswith("access-control-"):
+                    headers[header] = value.strip("'")
     return headers
+
+
+def cors_headers(template: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """What the deployed API's preflight answers besides the origin: the RestAPI's Cors in the template."""
+    cors = (template or load_template())["Resources"]["RestAPI"]["Properties"]["Cors"]
+    names = {
+        "AllowMethods": "Access-Control-Allow-Methods",
+        "AllowHeaders": "Access-Control-Allow-Headers",
+        "MaxAge": "Access-Control-Max-Age",
+    }
+    return {header: cors[key].strip("'") for key, header in names.items()}
 
 
 def render(response_template: str, message: str) -> bytes:
@@ -126,13 +142,8 @@ class Gateway(LocalGateway):
 
 
 # The web console's origins (comma-separated; infra/local/stack.py sets it). Local only: the deployed API's
-# CORS is CloudFront's and API Gateway's business, not this runner's.
+# CORS is API Gateway's (the RestAPI's Cors and the gateway responses in infra/template.yaml).
 WEB_ORIGINS_ENV = "MEDIA_VAULT_WEB_ORIGINS"
-CORS_HEADERS = {
-    "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Link-Password",
-    "Access-Control-Max-Age": "600",
-}
 
 
 def web_origins() -> frozenset[str]:
@@ -166,6 +177,10 @@ class _Handler(ChaliceRequestHandler):
     def server_origins(self) -> frozenset[str]:
         return getattr(self.server, "web_origins", frozenset())
 
+    @property
+    def server_cors_headers(self) -> dict[str, str]:
+        return getattr(self.server, "cors_headers", {})
+
     def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
         """Every answer to an allowed console origin carries its CORS header (errors too, so it can show them)."""
         origin = self._allowed_origin()
@@ -178,7 +193,7 @@ class _Handler(ChaliceRequestHandler):
         if self._allowed_origin() is None or "Access-Control-Request-Method" not in self.headers:
             self._generic_handle()
             return
-        self._send_http_response(204, dict(CORS_HEADERS), None)
+        self._send_http_response(204, dict(self.server_cors_headers), None)
 
     def __getattr__(self, name: str) -> Any:
         # http.server answers a method it has no do_<METHOD> for (TRACE, QUERY, ...) with a 501 HTML page;
@@ -215,6 +230,7 @@ def make_server(app_object: Chalice, host: str, port: int) -> ThreadedHTTPServer
 
     server = _Server((host, port), handler)
     server.web_origins = web_origins()
+    server.cors_headers = cors_headers()
     return server
 
 

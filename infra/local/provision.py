@@ -37,11 +37,23 @@ class Provisioner:
     """
 
     def __init__(
-        self, template: Mapping[str, Any], stack_name: str, region: str = "us-east-1", aws: Any = boto3
+        self,
+        template: Mapping[str, Any],
+        stack_name: str,
+        region: str = "us-east-1",
+        aws: Any = boto3,
+        parameters: Mapping[str, str] | None = None,
     ) -> None:
         self._resources: Mapping[str, Any] = template["Resources"]
         self._globals: Mapping[str, Any] = template.get("Globals", {})
-        self._parameters = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+        declared: Mapping[str, Any] = template.get("Parameters", {})
+        if unknown := set(parameters or {}) - set(declared):
+            raise KeyError(f"the template declares no parameter {', '.join(sorted(unknown))}")
+        # As CloudFormation sees them: the defaults, overridden (sam deploy --parameter-overrides), lists split.
+        values = {name: str(p.get("Default", "")) for name, p in declared.items()} | dict(parameters or {})
+        self._parameters: dict[str, str | list[str]] = {
+            name: _parameter_value(declared[name], value) for name, value in values.items()
+        }
         self._stack = stack_name
         self._region = region
         self._s3 = aws.client("s3", region_name=region)
@@ -76,7 +88,7 @@ class Provisioner:
 
     # --- intrinsic functions ---------------------------------------------------------------
     def resolve(self, value: Any) -> Any:
-        """Value with Ref / Fn::GetAtt / Fn::Sub replaced by local names."""
+        """Value with Ref / Fn::GetAtt / Fn::Sub / Fn::Join / Fn::Select replaced by local names."""
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
@@ -88,9 +100,15 @@ class Provisioner:
             return self._attributes(logical_id)[attribute]
         if set(value) == {"Fn::Sub"}:
             return _SUB_VARIABLE.sub(lambda m: self._sub_variable(m.group(1)), value["Fn::Sub"])
+        if set(value) == {"Fn::Join"}:
+            delimiter, items = value["Fn::Join"]
+            return delimiter.join(str(item) for item in self.resolve(items))
+        if set(value) == {"Fn::Select"}:
+            index, items = value["Fn::Select"]
+            return self.resolve(items)[int(index)]
         return {k: self.resolve(v) for k, v in value.items()}
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> str | list[str]:
         if name in self._pseudo:
             return self._pseudo[name]
         if name in self._parameters:
@@ -101,7 +119,10 @@ class Provisioner:
         if "." in name:
             logical_id, attribute = name.split(".", 1)
             return self._attributes(logical_id)[attribute]
-        return self._ref(name)
+        value = self._ref(name)
+        if isinstance(value, list):
+            raise TypeError(f"${{{name}}} is a list: Fn::Sub takes strings")
+        return value
 
     def _attributes(self, logical_id: str) -> dict[str, str]:
         if logical_id not in self._made:
@@ -135,7 +156,7 @@ class Provisioner:
         if "VersioningConfiguration" in props:
             self._s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
         if "CorsConfiguration" in props:
-            rules = [_cors_rule(rule) for rule in props["CorsConfiguration"]["CorsRules"]]
+            rules = [_cors_rule(self.resolve(rule)) for rule in props["CorsConfiguration"]["CorsRules"]]
             self._s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
         if "LifecycleConfiguration" in props:
             rules = [_lifecycle_rule(rule) for rule in props["LifecycleConfiguration"]["Rules"]]
@@ -183,6 +204,13 @@ class Provisioner:
         return {"Ref": identity}
 
 
+def _parameter_value(declaration: Mapping[str, Any], value: str) -> str | list[str]:
+    """A parameter's value as Ref gives it: a list for CommaDelimitedList."""
+    if declaration.get("Type") == "CommaDelimitedList":
+        return [item.strip() for item in value.split(",")]
+    return value
+
+
 def _cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A CloudFormation CORS rule in the S3 API's shape."""
     names = {"MaxAge": "MaxAgeSeconds", "Id": "ID", "ExposedHeaders": "ExposeHeaders"}
@@ -206,11 +234,25 @@ def _lifecycle_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def provision(
-    stack_name: str = "media-vault-local", region: str = "us-east-1", localstack_host: str | None = None
+    stack_name: str = "media-vault-local",
+    region: str = "us-east-1",
+    localstack_host: str | None = None,
+    parameters: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Provision the template's resources where AWS_ENDPOINT_URL* say; S3/SQS on localstack_host when given."""
     aws = boto3 if localstack_host is None else aws_session(localstack_host, region)
-    return Provisioner(load_template(), stack_name, region, aws).provision()
+    return Provisioner(load_template(), stack_name, region, aws, parameters).provision()
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """`Name=Value` pairs (as sam deploy's --parameter-overrides takes them) as a dict."""
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"parameter override {pair!r} is not Name=Value")
+        overrides[name] = value
+    return overrides
 
 
 if __name__ == "__main__":
@@ -219,5 +261,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Provision infra/template.yaml's resources locally.")
     parser.add_argument("--stack-name", default="media-vault-local")
     parser.add_argument("--localstack-host", help="host:port of LocalStack, for S3, SQS and STS")
+    parser.add_argument(
+        "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters to set"
+    )
     args = parser.parse_args()
-    print(json.dumps(provision(args.stack_name, localstack_host=args.localstack_host), indent=2))
+    overrides = parse_overrides(args.parameter_overrides)
+    print(json.dumps(provision(args.stack_name, localstack_host=args.localstack_host, parameters=overrides), indent=2))

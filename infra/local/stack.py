@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from typing import IO, Any
 
 from infra.local import localstack
 from infra.local.processes import die_with_parent, stop_on_signals
+from infra.local.provision import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 REALM = "media-vault"
@@ -183,6 +185,9 @@ class DevStack:
             command = [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name]
             if self.emulator == "localstack":
                 command += ["--localstack-host", f"{self.host}:{self.ports.emulator}"]
+            if self.ports.web is not None:
+                # The media bucket's CORS names this stack's console, whatever port it was given.
+                command += ["--parameter-overrides", f"AllowedOrigins={self.web_url}"]
             provisioned = subprocess.run(
                 command,
                 cwd=ROOT,
@@ -211,6 +216,7 @@ class DevStack:
                 web = self._spawn(
                     "web", "clients/web/serve.py", "--host", self.host, "--port", str(self.ports.web),
                     "--api-url", self.api_url, "--issuer", self.issuer,
+                    "--content-security-policy", self.console_content_security_policy(),
                 )  # fmt: skip
             wait_for_http(f"{self.issuer}/.well-known/openid-configuration", process=identity)
             wait_for_http(f"{self.api_url}/health", process=api)
@@ -220,6 +226,15 @@ class DevStack:
             self.stop()
             raise
         return self
+
+    def console_content_security_policy(self) -> str:
+        """The deployed console's Content-Security-Policy (infra/template.yaml) with this stack's origins in it."""
+        media = f"{self.emulator_url}/{self.env['MEDIA_BUCKET']}"
+        return content_security_policy(
+            api_origin=self.api_url,
+            identity_origin=f"http://{self.host}:{self.ports.identity}",
+            media_sources=f"{media} {media}/",
+        )
 
     def stop(self) -> None:
         """Stop every child, newest first (workers before the emulator they poll): SIGTERM, then SIGKILL."""
@@ -244,6 +259,18 @@ class DevStack:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def content_security_policy(api_origin: str, identity_origin: str, media_sources: str) -> str:
+    """The template's console Content-Security-Policy with these sources in place of the deployed ones."""
+    [policy] = [
+        resource["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+        for resource in load_template()["Resources"].values()
+        if resource.get("Type") == "AWS::CloudFront::ResponseHeadersPolicy"
+    ]
+    text = str(policy["ContentSecurityPolicy"]["Fn::Sub"][0])
+    values = {"ApiOrigin": api_origin, "IdentityOrigin": identity_origin, "MediaSources": media_sources}
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
 
 
 QUICKSTART = """

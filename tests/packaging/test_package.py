@@ -296,3 +296,118 @@ def test_the_packaged_stack_keeps_its_logs_alarms_to_one_topic_and_backs_itself_
     processor = build.functions()["Processor"]
     assert processor["ReservedConcurrentExecutions"]["Fn::If"][0] == "ProcessorReserved"
     assert of_type("AWS::CloudWatch::Dashboard")
+
+
+def _csp_directives(policy: str) -> dict[str, list[str]]:
+    directives = [d.split() for d in policy.split(";") if d.strip()]
+    return {words[0]: words[1:] for words in directives}
+
+
+def test_the_console_is_served_from_a_private_bucket_through_cloudfront_only(build: Build) -> None:
+    resources = build.template["Resources"]
+    [(bucket_id, bucket)] = [
+        (name, r) for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket" and name.startswith("Console")
+    ]
+    [distribution] = [
+        r["Properties"]["DistributionConfig"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudFront::Distribution"
+    ]
+    [oac] = [
+        r["Properties"]["OriginAccessControlConfig"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudFront::OriginAccessControl"
+    ]
+    props = bucket["Properties"]
+    # The bucket is not public and is encrypted.
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert "WebsiteConfiguration" not in props
+    # CloudFront reads it through origin access control, signing with SigV4, and serves HTTPS only.
+    assert oac == {
+        **oac,
+        "OriginAccessControlOriginType": "s3",
+        "SigningBehavior": "always",
+        "SigningProtocol": "sigv4",
+    }
+    [origin] = distribution["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": [bucket_id, "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["ConsoleOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert distribution["DefaultRootObject"] == "index.html"
+    behaviours = [distribution["DefaultCacheBehavior"], *distribution.get("CacheBehaviors", [])]
+    assert all(b["ViewerProtocolPolicy"] == "redirect-to-https" for b in behaviours)
+    assert all(b["ResponseHeadersPolicyId"] == {"Ref": "ConsoleHeadersPolicy"} for b in behaviours)
+    # Only that distribution may read (and nothing else is allowed at all).
+    [policy] = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    [allow] = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"} and allow["Action"] == "s3:GetObject"
+    source_arn = allow["Condition"]["StringEquals"]["aws:SourceArn"]["Fn::Sub"]
+    assert source_arn.endswith(":distribution/${ConsoleDistribution}")
+    outputs = build.template["Outputs"]
+    assert outputs["ConsoleBucketName"]["Value"] == {"Ref": bucket_id}
+    assert "ConsoleDistribution.DomainName" in outputs["ConsoleDistributionUrl"]["Value"]["Fn::Sub"]
+
+
+def test_the_console_content_security_policy_is_strict(build: Build) -> None:
+    [headers] = [
+        r["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+        for r in build.template["Resources"].values()
+        if r["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    ]
+    text, variables = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert headers["ContentSecurityPolicy"]["Override"] is True
+    csp = _csp_directives(text)
+    sources = [source for values in csp.values() for source in values]
+    assert not [s for s in sources if "*" in s], f"a wildcard source: {text}"
+    assert "'unsafe-inline'" not in csp["script-src"] + csp["default-src"]
+    assert not [s for s in sources if s in ("'unsafe-eval'", "http:", "https:")]
+    assert csp["default-src"] == ["'self'"] and csp["script-src"] == ["'self'"]
+    assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"] and csp["base-uri"] == ["'self'"]
+    # The page talks to the API, the identity provider and the media bucket, and loads media from the bucket only.
+    assert set(csp["connect-src"]) == {"'self'", "${ApiOrigin}", "${IdentityOrigin}", "${MediaSources}"}
+    assert set(csp["img-src"]) == {"'self'", "data:", "blob:", "${MediaSources}"}
+    assert set(csp["media-src"]) <= {"'self'", "blob:", "${MediaSources}"} and "${MediaSources}" in csp["media-src"]
+    assert "${RestAPI}" in variables["ApiOrigin"]["Fn::Sub"]
+    assert json.dumps(variables["IdentityOrigin"]).count("IdentityIssuer") == 1
+    media_sources = variables["MediaSources"]["Fn::Sub"].split()
+    assert media_sources and all(s.startswith("https://") and "/${MediaBucket}" in s for s in media_sources)
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+
+
+def test_browsers_reach_the_api_and_the_bucket_from_the_configured_origins_only(build: Build) -> None:
+    resources = build.template["Resources"]
+    assert build.template["Parameters"]["AllowedOrigins"]["Type"] == "CommaDelimitedList"
+    [rule] = resources["MediaBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == {"Ref": "AllowedOrigins"}
+    cors = resources["RestAPI"]["Properties"]["Cors"]
+    assert "AllowedOrigins" in json.dumps(cors["AllowOrigin"]) and "*" not in json.dumps(cors["AllowOrigin"])
+    assert {h.strip() for h in cors["AllowHeaders"].strip("'").split(",")} == {
+        "Authorization", "Content-Type", "X-Link-Password"
+    }  # fmt: skip
+    # API Gateway's own refusals (401, 403, 429...) reach the console too, so it can show and act on them.
+    gateway_responses = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ApiGateway::GatewayResponse"]
+    assert gateway_responses
+    for response in gateway_responses:
+        origin = response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"]
+        assert "AllowedOrigins" in json.dumps(origin), response["ResponseType"]
+
+
+def test_the_console_bundle_is_packaged_for_its_bucket(build: Build) -> None:
+    console = build.template_path.parent / "console"
+    files = {p.relative_to(console).as_posix() for p in console.rglob("*") if p.is_file()}
+    assert {"index.html", "app.js", "app.css"} <= files, files
+    # Nothing a deployment must not serve: source maps, or a config.json left by a local run.
+    assert not [f for f in files if f.endswith(".map") or f == "config.json"], files
+    index = (console / "index.html").read_text()
+    assert "<script" in index and not [line for line in index.splitlines() if "<script>" in line], "inline script"
