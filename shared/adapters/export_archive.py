@@ -175,14 +175,22 @@ class S3ExportBucket:
         self._bucket = bucket
         self._storage = storage
         self._part_size = part_size
+        # The versions of every original in one folder (an export reads one person's), listed once.
+        self._listed: tuple[str, dict[str, list[ObjectVersion]]] = ("", {})
 
     def open_archive(self, key: str) -> ZipArchive:
         """A zip going up to key as it is written."""
         return ZipArchive(PartWriter(S3MultipartSink(self._s3, self._bucket, key), self._part_size))
 
     def versions(self, key: str) -> list[ObjectVersion]:
-        """Every stored version of the key (ListObjectVersions), newest first."""
-        return self._storage.list_versions(key)
+        """Every stored version of the key, newest first: the key's folder is listed on the first ask and the
+        listing kept, so exporting a library costs one ListObjectVersions per 1,000 versions, not one per item."""
+        folder = key.rpartition("/")[0] + "/"
+        if self._listed[0] != folder:
+            self._listed = (folder, self._storage.versions_under(folder))
+        listed = self._listed[1].get(key)
+        # An original written after the listing (an upload during the export) is asked for on its own.
+        return listed if listed is not None else self._storage.list_versions(key)
 
     def chunks(self, key: str, version_id: str = "") -> Iterator[bytes]:
         """GetObject, read a chunk at a time."""

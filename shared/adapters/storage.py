@@ -222,20 +222,25 @@ class S3Storage:
 
     def list_versions(self, key: str) -> list[ObjectVersion]:
         """Every stored version of exactly this key, newest first."""
-        versions: list[ObjectVersion] = []
+        return self.versions_under(key).get(key, [])
+
+    def versions_under(self, prefix: str) -> dict[str, list[ObjectVersion]]:
+        """Every stored version of every key under the prefix, by key, each newest first (one listing: 1,000
+        versions a call, where one call per key costs a round trip each)."""
+        by_key: dict[str, list[ObjectVersion]] = {}
         paginator = self._s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
-            versions += [
-                ObjectVersion(
-                    version_id=str(v["VersionId"]),
-                    size=int(v["Size"]),
-                    last_modified=v["LastModified"].isoformat(),
-                    is_current=bool(v["IsLatest"]),
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for v in page.get("Versions", []):
+                by_key.setdefault(str(v["Key"]), []).append(
+                    ObjectVersion(
+                        version_id=str(v["VersionId"]),
+                        size=int(v["Size"]),
+                        last_modified=v["LastModified"].isoformat(),
+                        is_current=bool(v["IsLatest"]),
+                    )
                 )
-                for v in page.get("Versions", [])
-                if v["Key"] == key
-            ]
-        return sorted(versions, key=lambda v: v.last_modified, reverse=True)
+        # S3 lists a key's versions newest first; the stable sort keeps that order within one second.
+        return {key: sorted(found, key=lambda v: v.last_modified, reverse=True) for key, found in by_key.items()}
 
     def copy_version_to_current(self, key: str, version_id: str) -> None:
         """Copy an older version onto the key: S3 keeps history, and the copy fires ObjectCreated."""
