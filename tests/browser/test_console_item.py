@@ -210,6 +210,28 @@ def test_an_item_opened_through_a_grant_offers_none_of_the_owners_actions(
     page.screenshot(path=str(screenshot_path("item-shared-edit-only")), full_page=True)
 
 
+def test_an_admin_opening_someone_elses_item_sees_its_versions_but_acts_only_as_an_admin_may(
+    page: Any, stack: DevStack, ready_photo: dict[str, Any], alice_api: ApiSession
+) -> None:
+    # GIVEN alice's photo, which says it is hers
+    media_id = ready_photo["media_id"]
+    assert (
+        alice_api.call("GET", f"/media/{media_id}").json()["owner_id"] == alice_api.call("GET", "/me").json()["user_id"]
+    )
+
+    # WHEN ada, an admin, opens it
+    sign_in(page, stack, "ada")
+    page.goto(f"{stack.web_url}/#/media/{media_id}")
+    versions = page.get_by_role("region", name="Versions")
+    versions.locator("tr[data-version='1']").wait_for()
+
+    # THEN she may trash it and read its history, but not share it or change its versions in alice's name
+    assert page.get_by_role("button", name="Move harbour.jpg to the trash").count() == 1
+    assert page.get_by_role("button", name="Share").count() == 0
+    assert not page.get_by_label("Upload a new version").is_visible()
+    page.screenshot(path=str(screenshot_path("item-admin-view")), full_page=True)
+
+
 def _mpeg4_clip() -> bytes:
     """A 1-second 96x64 MPEG-4 Part 2 video in an MP4 container, written with PyAV."""
     import av

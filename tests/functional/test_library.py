@@ -132,6 +132,18 @@ def test_edit_with_optimistic_concurrency(api: ApiClient, tokens: TokenFactory, 
     assert (cleared["taken_at"], cleared["tags"], cleared["version"]) == (None, [], 2)
 
 
+def test_an_item_says_whose_it_is_to_its_owner_and_to_an_admin(
+    api: ApiClient, tokens: TokenFactory, photo: str
+) -> None:
+    # GIVEN alice's photo; WHEN she and ada (an admin) read it, and alice lists her library
+    mine = body(api.call("GET", f"/media/{photo}", tokens.token("alice")))
+    admins = body(api.call("GET", f"/media/{photo}", tokens.token("ada")))
+    listed = body(api.call("GET", "/media", tokens.token("alice")))["items"]
+    # THEN every reply names alice as the owner, so a console shows owner-only actions to her alone
+    assert mine["owner_id"] == admins["owner_id"] == "user-alice"
+    assert [item["owner_id"] for item in listed] == ["user-alice"]
+
+
 @pytest.mark.parametrize(
     ("payload", "status"),
     [

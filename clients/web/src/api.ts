@@ -13,6 +13,8 @@ export interface Rendition {
 }
 
 export interface Media {
+  /** Whose item it is: an admin may open anyone's, and may not act in the owner's name. */
+  owner_id: string;
   media_id: string;
   version: number;
   status: MediaStatus;
@@ -166,6 +168,11 @@ export class Api {
     private readonly baseUrl: string,
     private readonly session: Session,
   ) {}
+
+  /** The signed-in user's id. */
+  get userId(): string {
+    return this.session.userId;
+  }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const send = async (): Promise<Response> =>

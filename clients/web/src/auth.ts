@@ -74,6 +74,12 @@ export class Session {
     return String(claims.preferred_username ?? claims.sub ?? "");
   }
 
+  /** The signed-in user's id (the token's subject), which items name as their owner_id. */
+  get userId(): string {
+    if (!this.accessToken) return "";
+    return String(jwtClaims(this.accessToken).sub ?? "");
+  }
+
   private get redirectUri(): string {
     return `${window.location.origin}/`;
   }

@@ -99,7 +99,9 @@ export class ItemView {
       this.access = access ?? null;
       // Versions, the trash and descriptions are the owner's: a grant never allows them (the API checks again).
       if (!this.access) {
-        this.versions = new VersionsPanel(this.items, media, (changed) => this.render(changed));
+        // An admin sees anyone's versions, but only the owner makes or restores one (the API answers 404).
+        const own = media.owner_id === this.api.userId;
+        this.versions = new VersionsPanel(this.items, media, (changed) => this.render(changed), own);
         void this.versions.load();
       }
       this.description = new DescriptionPanel(this.items, media, !this.access);
@@ -153,7 +155,7 @@ export class ItemView {
         "p",
         { class: "actions" },
         may("download") ? downloadButton(this.api, media.media_id, name) : null,
-        may("reshare") ? shareButton(new SharingApi(this.api), { kind: "media", id: media.media_id }, name) : null,
+        may("reshare") && (access || media.owner_id === this.api.userId) ? shareButton(new SharingApi(this.api), { kind: "media", id: media.media_id }, name) : null,
       ),
       access ? null : this.ownerActions(media, name),
       h("h2", {}, "Details"),

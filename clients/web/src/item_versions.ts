@@ -95,6 +95,8 @@ export class VersionsPanel {
     private readonly items: ItemApi,
     media: ItemMedia,
     private readonly onChanged: (media: ItemMedia) => void,
+    /** False for an admin looking at someone else's item: the list only, no upload or restore. */
+    private readonly changeable = true,
   ) {
     this.media = media;
     this.list = h("tbody");
@@ -133,7 +135,7 @@ export class VersionsPanel {
   /** The item as the page shows it now (a trashed item changes no versions). */
   update(media: ItemMedia): void {
     this.media = media;
-    this.uploadForm.hidden = Boolean(media.trashed_at);
+    this.uploadForm.hidden = Boolean(media.trashed_at) || !this.changeable;
   }
 
   async load(): Promise<void> {
@@ -161,7 +163,7 @@ export class VersionsPanel {
           h("th", { scope: "row" }, `Version ${number}`, version.is_current ? h("span", { class: "badge" }, "current") : null),
           h("td", {}, h("time", { datetime: version.last_modified }, when)),
           h("td", {}, formatBytes(version.size)),
-          h("td", {}, version.is_current || this.media.trashed_at ? null : restore),
+          h("td", {}, version.is_current || this.media.trashed_at || !this.changeable ? null : restore),
         );
       }),
     );

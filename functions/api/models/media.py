@@ -104,6 +104,7 @@ class Media(Reply):
     """A media item as its owner sees it."""
 
     media_id: str
+    owner_id: str = Field(description="whose item it is (a grantee's or an admin's view of it says so)")
     version: int = Field(description="send it back with an edit")
     status: MediaStatus
     kind: MediaKind
@@ -139,6 +140,7 @@ class Media(Reply):
         item = view.item
         return cls(
             media_id=item.media_id,
+            owner_id=item.owner_id,
             version=item.revision,
             status=item.status,
             kind=item.kind,
