@@ -52,6 +52,38 @@ def test_sign_in_with_pkce_keeps_tokens_out_of_storage_and_sign_out_ends_the_ses
     page.screenshot(path=str(screenshot_path("after-sign-out-login-page")))
 
 
+def test_a_reload_signs_back_in_silently_on_the_same_page_but_not_after_sign_out(page: Any, stack: DevStack) -> None:
+    authorizations: list[str] = []
+    page.on("request", lambda r: authorizations.append(r.url) if "/protocol/openid-connect/auth?" in r.url else None)
+    # GIVEN alice signed in, on her albums page
+    sign_in(page, stack)
+    page.goto(stack.web_url + "/#/albums")
+    page.get_by_role("heading", name="Albums").wait_for()
+    asked = len(authorizations)
+
+    # WHEN she reloads (the tokens were in memory only)
+    page.reload()
+
+    # THEN the identity server's session signs her back in without its login page, on the same page
+    page.get_by_text("Signed in as alice").wait_for()
+    page.get_by_role("heading", name="Albums").wait_for()
+    assert page.url == stack.web_url + "/#/albums"
+    silent = authorizations[asked:]
+    assert len(silent) == 1 and "prompt=none" in silent[0], silent
+    assert page.get_by_label("Password").count() == 0
+    page.screenshot(path=str(screenshot_path("reload-signed-in-silently")))
+
+    # WHEN she signs out and reloads; THEN she stays signed out, asked once at most, with no loop of redirects
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    asked = len(authorizations)
+    page.reload()
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.wait_for_timeout(500)
+    assert len(authorizations) == asked, "a signed-out tab is not signed back in"
+    assert page.get_by_text("Signed in as alice").count() == 0
+
+
 def test_an_uploaded_photo_appears_pending_and_turns_ready_without_a_reload(page: Any, stack: DevStack) -> None:
     sign_in(page, stack)
     navigations: list[str] = []

@@ -23,9 +23,15 @@ interface PendingSignIn {
   verifier: string;
   nonce: string;
   returnTo: string;
+  /** prompt=none: a check for a live identity-server session, which must never show a login page. */
+  silent?: boolean;
 }
 
 const PENDING_KEY = "media-vault.sign-in";
+// Set while this tab needs no silent check: one was made, or the person signed out; cleared by a sign-in.
+const SILENT_DONE_KEY = "media-vault.silent-checked";
+// What a prompt=none request answers when only the person can go on (OIDC Core 3.1.2.6).
+const INTERACTION_NEEDED = new Set(["login_required", "interaction_required", "consent_required", "account_selection_required"]);
 const REFRESH_MARGIN_S = 30; // refresh this long before the access token expires
 
 function base64url(bytes: Uint8Array): string {
@@ -93,9 +99,21 @@ export class Session {
     return this.discovery;
   }
 
+  /**
+   * After a reload the tokens (kept in memory only) are gone but the identity server's session may live on:
+   * ask it without showing anything (prompt=none), once per tab. False when that check was already made.
+   */
+  async trySilentSignIn(returnTo = window.location.hash): Promise<boolean> {
+    if (sessionStorage.getItem(SILENT_DONE_KEY) !== null) return false;
+    sessionStorage.setItem(SILENT_DONE_KEY, "1");
+    await this.signIn(returnTo, true);
+    return true;
+  }
+
   /** Go to the identity server's login page; it comes back to this origin with a code. */
-  async signIn(returnTo = window.location.hash): Promise<void> {
+  async signIn(returnTo = window.location.hash, silent = false): Promise<void> {
     const pending: PendingSignIn = { state: randomString(), verifier: randomString(48), nonce: randomString(), returnTo };
+    if (silent) pending.silent = true;
     sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
     const { authorization_endpoint } = await this.endpoints();
     const params = new URLSearchParams({
@@ -108,6 +126,7 @@ export class Session {
       code_challenge: await s256(pending.verifier),
       code_challenge_method: "S256",
     });
+    if (silent) params.set("prompt", "none");
     window.location.assign(`${authorization_endpoint}?${params}`);
   }
 
@@ -121,6 +140,11 @@ export class Session {
     window.history.replaceState(null, "", window.location.pathname);
     const pending = raw ? (JSON.parse(raw) as PendingSignIn) : null;
     if (query.has("error")) {
+      // A silent check that found no session is not a failure: the person signs in when they choose to.
+      if (pending?.silent && INTERACTION_NEEDED.has(query.get("error") ?? "")) {
+        window.history.replaceState(null, "", window.location.pathname + pending.returnTo); // the page they were on
+        return null;
+      }
       throw new SignInError(query.get("error_description") ?? query.get("error") ?? "Sign-in failed.");
     }
     if (!pending || query.get("state") !== pending.state) {
@@ -136,6 +160,7 @@ export class Session {
       this.clear();
       throw new SignInError("The identity server's answer did not match this sign-in; please sign in again.");
     }
+    sessionStorage.removeItem(SILENT_DONE_KEY); // signed in: the next reload may check silently again
     return pending.returnTo;
   }
 
@@ -165,6 +190,7 @@ export class Session {
   async signOut(): Promise<void> {
     const idToken = this.idToken;
     this.clear();
+    sessionStorage.setItem(SILENT_DONE_KEY, "1"); // coming back signed out, not silently signed in again
     const { end_session_endpoint } = await this.endpoints();
     const params = new URLSearchParams({ client_id: this.config.clientId, post_logout_redirect_uri: this.redirectUri });
     if (idToken) params.set("id_token_hint", idToken);

@@ -48,7 +48,8 @@ async function start(): Promise<void> {
   if (!session.signedIn) {
     // The public link page (#/l/<token>) is for anyone holding the link: no sign-in.
     if (linkToken(window.location.hash) !== null) anonymousLinkPage(config.apiUrl, header, main, () => signInScreen(session));
-    else signInScreen(session);
+    // A reload keeps no tokens: a live identity-server session signs the person back in without a page.
+    else if (!(await session.trySilentSignIn().catch(() => false))) signInScreen(session);
     return;
   }
   session.onExpired = (reason) => signInScreen(session, reason);

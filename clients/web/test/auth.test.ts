@@ -188,3 +188,55 @@ describe("token expiry", () => {
     assert.equal(session.signedIn, false);
   });
 });
+
+describe("silent sign-in after a reload (prompt=none)", () => {
+  /** A tab that was on #/albums asks the identity server silently; the answer comes back as `search`. */
+  async function silentlyRedirected(search: (state: string) => string) {
+    let browser = installBrowser();
+    installIdentity(() => json(200, { access_token: jwt({ preferred_username: "alice", exp: nowS() + 300 }), expires_in: 300 }));
+    assert.equal(await new Session(CONFIG).trySilentSignIn(), true);
+    const url = new URL(browser.assigned[0] ?? "");
+    const pending = JSON.parse(browser.storage.get("media-vault.sign-in") ?? "{}") as { state: string };
+    const storage = browser.storage;
+    browser = installBrowser(search(pending.state));
+    for (const [k, v] of storage) browser.storage.set(k, v);
+    return { browser, url, session: new Session(CONFIG) };
+  }
+
+  it("asks with prompt=none, once per tab", async () => {
+    const { url, browser, session } = await silentlyRedirected((state) => `?error=login_required&state=${state}`);
+    assert.equal(url.searchParams.get("prompt"), "none");
+    assert.equal(url.searchParams.get("code_challenge_method"), "S256");
+    assert.equal(await session.completeSignIn(), null);
+    assert.equal(await session.trySilentSignIn(), false, "no second check: the sign-in screen shows instead");
+    assert.equal(browser.assigned.length, 0);
+  });
+
+  it("takes no session for an answer, not as an error, and puts back the page the person was on", async () => {
+    const { browser, session } = await silentlyRedirected((state) => `?error=login_required&error_description=Login+required&state=${state}`);
+    assert.equal(await session.completeSignIn(), null);
+    assert.equal(session.signedIn, false);
+    assert.deepEqual(browser.replaced, ["/", "/#/albums"]);
+  });
+
+  it("signs in from a live session and allows the next reload to check again", async () => {
+    const { browser, session } = await silentlyRedirected((state) => `?code=abc&state=${state}`);
+    assert.equal(await session.completeSignIn(), "#/albums");
+    assert.equal(session.username, "alice");
+    assert.equal(browser.storage.has("media-vault.silent-checked"), false);
+  });
+
+  it("still reports a real error of a silent request", async () => {
+    const { session } = await silentlyRedirected((state) => `?error=invalid_request&error_description=Invalid+parameter%3A+prompt&state=${state}`);
+    await assert.rejects(session.completeSignIn(), /Invalid parameter: prompt/);
+  });
+
+  it("does not sign a person back in silently after they signed out", async () => {
+    const browser = installBrowser();
+    installIdentity(() => json(500, {}));
+    const session = new Session(CONFIG);
+    await session.signOut();
+    assert.equal(await session.trySilentSignIn(), false);
+    assert.equal(browser.assigned.filter((u) => u.startsWith(DISCOVERY.authorization_endpoint)).length, 0);
+  });
+});
