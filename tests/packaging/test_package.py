@@ -298,6 +298,58 @@ def test_the_packaged_stack_keeps_its_logs_alarms_to_one_topic_and_backs_itself_
     assert of_type("AWS::CloudWatch::Dashboard")
 
 
+def _statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resources = statement["Resource"]
+    listed = resources if isinstance(resources, list) else [resources]
+    return [r["Fn::Sub"] if isinstance(r, dict) and "Fn::Sub" in r else json.dumps(r) for r in listed]
+
+
+def test_the_api_writes_only_originals_and_the_analyzer_invokes_only_the_configured_model(build: Build) -> None:
+    # The API signs uploads into originals/ and removes what a purge or rejection removes; exports/ and the rest
+    # of the bucket are not its to write.
+    writes = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload")
+    api_writes = [
+        (action, resource)
+        for statement in _statements(build.template, "ApiHandlerRole")
+        for action in _actions(statement)
+        if action in writes or action == "s3:*"
+        for resource in _resources(statement)
+    ]
+    assert api_writes, "the API signs uploads, so it must be allowed to write originals"
+    bucket = "arn:${AWS::Partition}:s3:::${MediaBucket}/"
+    for action, resource in api_writes:
+        assert resource in (bucket + "originals/*", bucket + "renditions/*"), (action, resource)
+        assert action != "s3:PutObject" or resource == bucket + "originals/*", (action, resource)
+    # Bedrock: InvokeModel on the one foundation model the stack's parameter names; no other Bedrock action.
+    analyzer = _statements(build.template, "AnalyzerRole")
+    bedrock = [s for s in analyzer if any(a.startswith("bedrock:") for a in _actions(s))]
+    assert [_actions(s) for s in bedrock] == [["bedrock:InvokeModel"]]
+    assert _resources(bedrock[0]) == [
+        "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${DescriptionModelId}"
+    ]
+    assert build.template["Globals"]["Function"]["Environment"]["Variables"]["BEDROCK_MODEL_ID"] == {
+        "Ref": "DescriptionModelId"
+    }
+    # A wildcard resource only where the service has no resource to name (logs' own ARN form aside).
+    for role in ("ApiHandlerRole", "AnalyzerRole", "ProcessorRole", "JanitorRole", "MaintainerRole", "NotifierRole"):
+        for statement in _statements(build.template, role):
+            if statement["Resource"] == "*":
+                assert set(_actions(statement)) <= {
+                    "rekognition:DetectModerationLabels", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                    "cloudwatch:PutMetricData", "ses:SendEmail", "ses:SendRawEmail",
+                }, (role, statement)  # fmt: skip
+
+
 def _csp_directives(policy: str) -> dict[str, list[str]]:
     directives = [d.split() for d in policy.split(";") if d.strip()]
     return {words[0]: words[1:] for words in directives}
