@@ -1,8 +1,9 @@
 // The console's shell: configuration, sign-in, and hash routes (#/ the library, #/media/<id> an item,
-// #/shared what others shared with me, #/shared/media/<id> one of those items). Share emails link to #/shared.
+// #/shared what others shared with me, #/shared/media/<id> one of those items, #/account export and erasure). Share emails link to #/shared.
 // Albums, My shares, Notifications and the public link page (#/l/<token>, no sign-in) are in sharing_routes.ts.
 // The admin (#/admin/<section>) and partner (#/partner[/analytics]) pages are in role_routes.ts.
 
+import { AccountView } from "./account";
 import { Api } from "./api";
 import { Session } from "./auth";
 import { loadConfig } from "./config";
@@ -65,11 +66,12 @@ async function start(): Promise<void> {
   const links = {
     library: h("a", { href: "#/" }, "Library"),
     shared: h("a", { href: "#/shared" }, "Shared with me", unread),
+    account: h("a", { href: "#/account" }, "Account"),
   };
   replaceChildren(
     header,
     h("a", { href: "#/", class: "brand" }, "Media Vault"),
-    h("nav", { "aria-label": "Console" }, links.library, links.shared, ...sharing.nav, ...roles.nav),
+    h("nav", { "aria-label": "Console" }, links.library, links.shared, ...sharing.nav, ...roles.nav, links.account),
     h("span", { class: "who" }, `Signed in as ${session.username}`),
     signOut,
   );
@@ -99,6 +101,15 @@ async function start(): Promise<void> {
     const onShared = hash === "#/shared" || hash.startsWith("#/shared/");
     links.library.toggleAttribute("aria-current", !onShared);
     links.shared.toggleAttribute("aria-current", onShared);
+    links.account.toggleAttribute("aria-current", hash === "#/account");
+    if (hash === "#/account") {
+      const view = new AccountView(api, session.userId, session.username, () => void session.signOut());
+      current = view;
+      links.library.removeAttribute("aria-current");
+      replaceChildren(main, view.root);
+      void view.load();
+      return;
+    }
     const rolePage = roles.route(hash, main);
     if (rolePage) {
       current = rolePage;
