@@ -178,6 +178,51 @@ def test_filters_narrow_the_grid_with_the_apis_answer(
     page.screenshot(path=str(screenshot_path("filters")))
 
 
+def test_tag_dates_and_sort_narrow_and_order_the_grid(page: Any, stack: DevStack, alice_api: ApiSession) -> None:
+    # GIVEN two of alice's photos with one tag, taken two years apart
+    ids = []
+    for taken in ("2019-07-14T09:30:00", "2021-03-02T16:00:00"):
+        media_id, stored = alice_api.upload(jpeg_bytes(320, 240), filename=f"tide-{taken[:4]}.jpg")
+        assert stored.status_code in (200, 204), stored.text
+        item = alice_api.wait_for_status(media_id, {"ready", "failed", "rejected"})
+        tag = f"tide-{ids[0][:8]}" if ids else f"tide-{media_id[:8]}"
+        change = {"version": item["version"], "tags": [tag], "taken_at": taken}
+        edited = alice_api.call("PATCH", f"/media/{media_id}", change)
+        assert edited.ok, edited.text
+        ids.append(media_id)
+    tag = f"tide-{ids[0][:8]}"
+    sign_in(page, stack)
+    page.locator(".card").first.wait_for()
+
+    def shown() -> list[str]:
+        return [str(card.get_attribute("data-media-id")) for card in page.locator(".grid .card").all()]
+
+    # WHEN she filters by the tag (typed in capitals) and sorts by the oldest taken first; THEN both, in that order
+    page.get_by_label("Tag", exact=True).fill(tag.upper())
+    page.get_by_label("Sort", exact=True).select_option("taken-asc")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function("() => document.querySelectorAll('.grid .card').length === 2")
+    assert shown() == ids
+    # ... newest taken first: the other way round
+    page.get_by_label("Sort", exact=True).select_option("taken-desc")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function(f"() => document.querySelector('.grid .card')?.dataset.mediaId === '{ids[1]}'")
+    assert shown() == ids[::-1]
+    # ... taken in 2021 only
+    page.get_by_label("Taken from").fill("2021-01-01")
+    page.get_by_label("Taken until").fill("2021-12-31")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function("() => document.querySelectorAll('.grid .card').length === 1")
+    assert shown() == [ids[1]]
+    page.screenshot(path=str(screenshot_path("filters-tag-dates-sort")))
+    # ... uploaded before either existed: nothing
+    page.get_by_label("Taken from").fill("")
+    page.get_by_label("Taken until").fill("")
+    page.get_by_label("Uploaded until").fill("2020-01-01")
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_text("Nothing here yet").wait_for()
+
+
 def test_infinite_scroll_loads_the_next_page(page: Any, stack: DevStack, alice_api: ApiSession) -> None:
     # More items than one page (24): scrolling to the end loads the rest through next_cursor.
     for n in range(26 - _count(alice_api)):

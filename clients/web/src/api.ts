@@ -128,6 +128,34 @@ export interface LibraryFilters {
   type?: MediaKind | "";
   status?: MediaStatus | "";
   q?: string;
+  tag?: string;
+  /** Calendar days (YYYY-MM-DD), both ends included: uploaded (UTC) and taken (the camera's clock). */
+  createdFrom?: string;
+  createdTo?: string;
+  takenFrom?: string;
+  takenTo?: string;
+  sort?: "created" | "taken";
+  order?: "asc" | "desc";
+}
+
+/** GET /media's query for these filters: a day range covers the whole of its last day. */
+export function libraryQuery(filters: LibraryFilters, cursor: string | null, limit: number): URLSearchParams {
+  const query = new URLSearchParams({ limit: String(limit) });
+  const set = (name: string, value: string | undefined): void => {
+    if (value) query.set(name, value);
+  };
+  set("type", filters.type);
+  set("status", filters.status);
+  set("q", filters.q);
+  set("tag", filters.tag?.trim().toLowerCase());
+  set("created_from", filters.createdFrom && `${filters.createdFrom}T00:00:00`);
+  set("created_to", filters.createdTo && `${filters.createdTo}T23:59:59`);
+  set("taken_from", filters.takenFrom && `${filters.takenFrom}T00:00:00`);
+  set("taken_to", filters.takenTo && `${filters.takenTo}T23:59:59`);
+  if (filters.sort && filters.sort !== "created") query.set("sort", filters.sort);
+  if (filters.order && filters.order !== "desc") query.set("order", filters.order);
+  set("cursor", cursor ?? undefined);
+  return query;
 }
 
 /** An error answered by the API: its status, code and message ({"code", "message"}). */
@@ -200,12 +228,7 @@ export class Api {
   }
 
   listMedia(filters: LibraryFilters, cursor: string | null, limit = 24): Promise<MediaPage> {
-    const query = new URLSearchParams({ limit: String(limit) });
-    if (filters.type) query.set("type", filters.type);
-    if (filters.status) query.set("status", filters.status);
-    if (filters.q) query.set("q", filters.q);
-    if (cursor) query.set("cursor", cursor);
-    return this.request("GET", `/media?${query}`);
+    return this.request("GET", `/media?${libraryQuery(filters, cursor, limit)}`);
   }
 
   getMedia(mediaId: string): Promise<Media> {

@@ -51,6 +51,17 @@ export function mediaCard(media: Media, select?: { checked: boolean; onChange: (
   );
 }
 
+const SORTS: [string, string][] = [
+  ["created-desc", "Newest upload first"],
+  ["created-asc", "Oldest upload first"],
+  ["taken-desc", "Newest taken first"],
+  ["taken-asc", "Oldest taken first"],
+];
+
+function dateField(id: string, label: string, value: string | undefined): HTMLElement {
+  return h("div", { class: "field" }, h("label", { for: id }, label), h("input", { id, name: id, type: "date", value: value ?? "" }));
+}
+
 function select(id: string, label: string, options: [string, string][], value: string): HTMLElement {
   const el = h("select", { id, name: id });
   for (const [optionValue, text] of options) el.append(h("option", { value: optionValue, selected: optionValue === value }, text));
@@ -84,15 +95,30 @@ export class LibraryView {
         filters.status ?? "",
       ),
       h("div", { class: "field" }, h("label", { for: "filter-q" }, "Search"), h("input", { id: "filter-q", name: "q", type: "search", value: filters.q ?? "", maxlength: 200 })),
+      h("div", { class: "field" }, h("label", { for: "filter-tag" }, "Tag"), h("input", { id: "filter-tag", name: "tag", type: "text", value: filters.tag ?? "", maxlength: 50 })),
+      dateField("filter-created-from", "Uploaded from", filters.createdFrom),
+      dateField("filter-created-to", "Uploaded until", filters.createdTo),
+      dateField("filter-taken-from", "Taken from", filters.takenFrom),
+      dateField("filter-taken-to", "Taken until", filters.takenTo),
+      select("filter-sort", "Sort", SORTS.map(([value, text]) => [value, text]), `${filters.sort ?? "created"}-${filters.order ?? "desc"}`),
       h("button", { type: "submit" }, "Apply filters"),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const data = new FormData(form);
+      const text = (name: string): string => String(data.get(name) ?? "").trim();
+      const [sort, order] = text("filter-sort").split("-") as [LibraryFilters["sort"], LibraryFilters["order"]];
       this.filters = {
-        type: String(data.get("filter-type") ?? "") as LibraryFilters["type"],
-        status: String(data.get("filter-status") ?? "") as LibraryFilters["status"],
-        q: String(data.get("q") ?? "").trim(),
+        type: text("filter-type") as LibraryFilters["type"],
+        status: text("filter-status") as LibraryFilters["status"],
+        q: text("q"),
+        tag: text("tag"),
+        createdFrom: text("filter-created-from"),
+        createdTo: text("filter-created-to"),
+        takenFrom: text("filter-taken-from"),
+        takenTo: text("filter-taken-to"),
+        sort,
+        order,
       };
       void this.reload();
     });
