@@ -1,4 +1,5 @@
-"""Export archives on S3: a zip written with `zipfile` into a stream that uploads multipart parts as they fill.
+"""Export archives on S3: each volume a zip written with `zipfile` into a stream that uploads multipart parts as
+they fill.
 
 Memory stays at about one part: the stream keeps at most `part_size` bytes before handing them to S3, and media is
 copied into the zip a chunk at a time (zipfile writes a data descriptor after each entry, so it never seeks back).
@@ -6,6 +7,7 @@ copied into the zip a chunk at a time (zipfile writes a data descriptor after ea
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
@@ -50,7 +52,9 @@ class PartWriter:
         self.closed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Take bytes; every time a part's worth is held, send it."""
+        """Take bytes; every time a part's worth is held, send it (after abort: discarded, nothing is sent)."""
+        if self.closed:
+            return len(data)
         view = memoryview(data)
         while view:
             room = self._part_size - len(self._buffer)
@@ -122,14 +126,18 @@ class ZipArchive:
         with self._zip.open(info, mode="w") as entry:
             entry.write(json_bytes(document))
 
-    def close(self) -> None:
-        """Write the central directory, send the last part, complete the upload."""
+    def close(self) -> int:
+        """Write the central directory, send the last part, complete the upload; the zip's size in bytes."""
         self._zip.close()
         self._writer.close()
+        return self._writer.tell()
 
     def abort(self) -> None:
-        """Abandon the archive: the upload is aborted, nothing appears at the key."""
+        """Abandon the archive: the upload is aborted, nothing appears at the key (a volume written before at the
+        same key, by an earlier delivery of the step, stays until the new one replaces it)."""
         self._writer.abort()
+        with contextlib.suppress(Exception):  # an entry left open mid-write; what it writes now is discarded
+            self._zip.close()
 
 
 class S3MultipartSink:

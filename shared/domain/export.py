@@ -1,16 +1,29 @@
-"""A person's export of their own data (GDPR access/portability): one zip in the bucket, built by the maintainer.
+"""A person's export of their own data (GDPR access/portability): zip volumes in the bucket, built by the maintainer.
 
 `POST /me/export` claims the person's one export slot and submits a maintenance job of kind `export`; the
-maintainer's runner streams every original version, rendition and record into a zip that goes up as a multipart
-upload while it is written. When it is done the person is notified and `GET /me/export/{job_id}` hands out a
-short-lived download link (minted on each request: a link stored in a notification would have expired by the
-time it is read).
+maintainer's runner streams every original version, rendition and record into zip volumes that go up as multipart
+uploads while they are written. When the last one is done the person is notified and `GET /me/export/{job_id}`
+hands out a short-lived download link to each volume (minted on each request: a link stored in a notification
+would have expired by the time it is read).
 
-One run, not resumable: a zip's central directory is only known once every entry is written, and resuming a
-multipart zip stream across steps would mean persisting the entries written so far, the compressor state and the
-unsent tail of the current part. The export therefore runs inside one maintainer invocation (5 minutes); when the
-time left cannot cover the next item the upload is aborted and the job fails saying so, rather than leaving a
-truncated archive behind.
+Multi-volume, so it always finishes: a zip cannot be resumed across runs (its central directory is only known once
+every entry is written, and the compressor state and the unsent tail of a part would have to be persisted), so
+each step of the job (one maintainer invocation, 5 minutes) writes ONE complete, standalone zip,
+`exports/{user_id}/{job_id}-{n:03d}.zip`. It adds the person's items from the job's cursor while time allows (no
+item is started with less than FINISH_SECONDS left); when time runs short with items left it closes the volume,
+stores the position after its last item in the cursor and asks for another step. The last volume also holds the
+records (grants, albums, notifications, audit) and export.json.
+
+The cursor (`job.cursor`) is `{"items": <PersonalRecords' opaque position>, "volume": n, "done": items written
+before volume n}` and is only committed with the step, so a redelivered step (the Lambda died mid-step) rewrites
+volume n from the same position: same items, same bytes (entries carry a fixed date), at the same key; what an
+abandoned upload sent is aborted (or, had it died, left to the bucket's lifecycle rule for incomplete uploads).
+
+An item that runs the step out of time while being written (a huge video on a slow run) aborts its volume. If the
+volume held earlier items, the cursor stays where it was and records that volume n holds only those (`cap`): the
+next step writes them again and closes the volume, and the volume after starts with the item. If the item was
+the volume's first, it can never fit in a run and the job fails naming it. Each such abort strictly lowers the cap
+or fails the job, so an export always ends.
 """
 
 from __future__ import annotations
@@ -24,9 +37,18 @@ from typing import Any, Protocol
 
 from shared.domain.albums import Album
 from shared.domain.audit import AuditEntry
-from shared.domain.errors import Conflict, NotFound, UnreadableMedia
+from shared.domain.errors import Conflict, NotFound, UnreadableMedia, ValidationError
 from shared.domain.grants import Grant, Grantee, GranteeType, grant_document
-from shared.domain.jobs import Job, JobFailed, JobKind, JobStatus, MaintenanceJobs, TimeLeft
+from shared.domain.jobs import (
+    Job,
+    JobFailed,
+    JobKind,
+    JobStatus,
+    MaintenanceJobs,
+    TimeLeft,
+    decode_cursor,
+    encode_cursor,
+)
 from shared.domain.media import MediaItem, Rendition
 from shared.domain.notifications import Notification, NotificationKind, SharePayload, notification_id
 from shared.domain.ports import ObjectVersion
@@ -44,14 +66,29 @@ PROGRESS_EVERY_SECONDS = 5.0
 _NOT_FOUND = "export not found"
 
 
-def archive_key(user_id: str, job_id: str) -> str:
-    """Where an export's zip is stored (the retention job deletes old objects under exports/)."""
-    return f"{EXPORT_PREFIX}{user_id}/{job_id}.zip"
+def volume_key(user_id: str, job_id: str, volume: int) -> str:
+    """Where volume `volume` (from 1) of an export is stored (the retention janitor and erasure delete everything
+    under exports/{user_id}/)."""
+    return f"{EXPORT_PREFIX}{user_id}/{job_id}-{volume:03d}.zip"
+
+
+def volume_bytes_counter(volume: int) -> str:
+    """The job counter that holds a finished volume's size in bytes."""
+    return f"volume_{volume:03d}_bytes"
+
+
+@dataclass(frozen=True)
+class VolumeLink:
+    """One volume of a finished export: a short-lived link, the name it downloads as, its size (0: unknown)."""
+
+    url: str
+    name: str
+    size: int = 0
 
 
 @dataclass(frozen=True)
 class ExportView:
-    """An export as its owner sees it; download_url only once it is done."""
+    """An export as its owner sees it; volumes (and download_url, the first one's) only once it is done."""
 
     job_id: str
     status: JobStatus
@@ -62,6 +99,7 @@ class ExportView:
     download_url: str = ""
     url_expires_in: int = 0
     error: str = ""
+    volumes: tuple[VolumeLink, ...] = ()
 
 
 class ExportClaims(Protocol):
@@ -117,10 +155,18 @@ class DataExports:
     def view(self, principal: Principal, job_id: str) -> ExportView:
         """The caller's export; NotFound for a missing job, another kind of job or someone else's."""
         job = self._own(principal, job_id)
-        url = ""
+        volumes: list[VolumeLink] = []
         if job.status is JobStatus.DONE:
-            filename = f"media-vault-export-{job.created_at.date().isoformat()}.zip"
-            url = self._links.download_link(archive_key(principal.sub, job.job_id), filename, self._link_ttl)
+            day = job.created_at.date().isoformat()
+            if "volumes" not in job.counts:  # finished before exports came in volumes: one zip, its size unknown
+                name = f"media-vault-export-{day}.zip"
+                key = f"{EXPORT_PREFIX}{principal.sub}/{job.job_id}.zip"
+                volumes.append(VolumeLink(self._links.download_link(key, name, self._link_ttl), name))
+            for number in range(1, job.counts.get("volumes", 0) + 1):
+                name = f"media-vault-export-{day}-{number:03d}.zip"
+                url = self._links.download_link(volume_key(principal.sub, job.job_id, number), name, self._link_ttl)
+                volumes.append(VolumeLink(url, name, job.counts.get(volume_bytes_counter(number), 0)))
+        url = volumes[0].url if volumes else ""
         return ExportView(
             job_id=job.job_id,
             status=job.status,
@@ -130,7 +176,8 @@ class DataExports:
             finished_at=job.finished_at,
             download_url=url,
             url_expires_in=self._link_ttl if url else 0,
-            error=job.errors[0] if job.status is JobStatus.FAILED and job.errors else "",
+            error=job.errors[-1] if job.status is JobStatus.FAILED and job.errors else "",
+            volumes=tuple(volumes),
         )
 
     def _own(self, principal: Principal, job_id: str) -> Job:
@@ -165,8 +212,8 @@ class Archive(Protocol):
     def add_json(self, name: str, document: Any) -> None:
         """Add a JSON document (compressed)."""
 
-    def close(self) -> None:
-        """Finish the zip and complete the upload."""
+    def close(self) -> int:
+        """Finish the zip and complete the upload; the zip's size in bytes."""
 
     def abort(self) -> None:
         """Give the upload up (nothing is left at the key)."""
@@ -188,11 +235,12 @@ class ExportBucket(Protocol):
 class PersonalRecords(Protocol):
     """A person's records, each kind read a page at a time."""
 
-    def items(self, owner_id: str) -> Iterator[MediaItem]:
-        """Every item the person owns, in the trash too."""
+    def items_from(self, owner_id: str, cursor: str) -> Iterator[tuple[MediaItem, str]]:
+        """Every item the person owns, then those in their trash, from `cursor` ("": the start), each with the
+        (opaque) cursor of the position right after it: listing from that cursor goes on with the next item."""
 
     def count_items(self, owner_id: str) -> int:
-        """How many items items() yields."""
+        """How many items items_from() yields from the start."""
 
     def grants_given(self, user_id: str) -> Iterator[Grant]:
         """Grants the person made."""
@@ -218,7 +266,7 @@ class Notifications(Protocol):
 
 
 class ExportBuilder:
-    """The export job's runner: the whole archive in one step, its progress written back as it goes."""
+    """The export job's runner: one zip volume per step, its progress written back as it goes."""
 
     def __init__(
         self,
@@ -236,31 +284,76 @@ class ExportBuilder:
         self._clock = clock
 
     def __call__(self, job: Job, time_left: TimeLeft) -> bool:
-        """Build the archive; JobFailed when it cannot be finished within this run."""
+        """Write the next volume; True once the last one (with the records) is written, False to go on in the next
+        step; JobFailed when an item cannot be written within a run even on its own."""
         user_id = str(job.params["user_id"])
-        job.counts["total"] = self._records.count_items(user_id)
-        job.counts["done"] = 0
+        position = _Position.of(job.cursor)
+        if not job.cursor:
+            job.counts["total"] = self._records.count_items(user_id)
+        # Progress saved by an earlier delivery of this step is not trusted: the volume is written again from here.
+        job.counts["done"] = position.done
         self._save_progress(job)
-        archive = self._bucket.open_archive(archive_key(user_id, job.job_id))
+        archive = self._bucket.open_archive(volume_key(user_id, job.job_id, position.volume))
         try:
-            self._write(archive, job, user_id, time_left)
-            archive.close()
+            written, after, finished = self._write_items(archive, job, user_id, position, time_left)
+        except _OutOfTime as stopped:
+            archive.abort()
+            return self._after_overrun(job, position, stopped)
         except BaseException:
             archive.abort()
             raise
-        self._notify(job, user_id)
-        return True
+        try:
+            if finished:
+                self._write_records(archive, job, user_id, position.volume)
+            size = archive.close()
+        except BaseException:
+            archive.abort()
+            raise
+        job.counts["volumes"] = position.volume
+        job.counts[volume_bytes_counter(position.volume)] = size
+        if finished:
+            job.cursor = ""
+            self._notify(job, user_id)
+            return True
+        job.cursor = _Position(after, position.volume + 1, position.done + written).encode()
+        return False
 
-    def _write(self, archive: Archive, job: Job, user_id: str, time_left: TimeLeft) -> None:
+    def _write_items(
+        self, archive: Archive, job: Job, user_id: str, position: _Position, time_left: TimeLeft
+    ) -> tuple[int, str, bool]:
+        """Items from the position into the volume: how many, the cursor after the last, and whether none is left."""
         last_saved = self._clock()
-        for item in self._records.items(user_id):
-            if time_left() < FINISH_SECONDS:
-                raise _too_large(job)
-            self._add_item(archive, item, job, time_left)
+        written, after = 0, position.items
+        for item, next_cursor in self._records.items_from(user_id, position.items):
+            # The volume's first item is always tried (a step starts with a whole run ahead of it); after that, an
+            # item is started only with time left for it and for closing the volume.
+            if written and (written == position.cap or time_left() < FINISH_SECONDS):
+                return written, after, False
+            try:
+                self._add_item(archive, item, job, time_left)
+            except _OutOfTime as stopped:
+                raise _OutOfTime(item.media_id, item.filename, written) from stopped
+            written, after = written + 1, next_cursor
             job.count("done")
             if self._clock() - last_saved >= PROGRESS_EVERY_SECONDS:
                 self._save_progress(job)
                 last_saved = self._clock()
+        return written, after, True
+
+    def _after_overrun(self, job: Job, position: _Position, stopped: _OutOfTime) -> bool:
+        """An item ran this step out of time: its volume was aborted. With earlier items in it, the same volume is
+        written again next step holding only those; alone, the item can never be written."""
+        if stopped.written == 0:
+            raise JobFailed(
+                f"the export cannot include {stopped.filename!r} (item {stopped.media_id}): on its own it takes "
+                f"longer than one run of the maintainer (5 minutes) to write; {position.done} of "
+                f"{job.counts.get('total', 0)} items were written in {position.volume - 1} volume(s)"
+            )
+        job.counts["done"] = position.done
+        job.cursor = _Position(position.items, position.volume, position.done, cap=stopped.written).encode()
+        return False
+
+    def _write_records(self, archive: Archive, job: Job, user_id: str, volumes: int) -> None:
         partner_org = str(job.params.get("partner_org") or "")
         grantees = [Grantee(GranteeType.USER, user_id)]
         if partner_org:
@@ -276,7 +369,10 @@ class ExportBuilder:
         archive.add_json("albums.json", albums)
         archive.add_json("notifications.json", [notification_document(n) for n in self._records.notifications(user_id)])
         archive.add_json("audit.json", [audit_document(e) for e in self._records.audit(user_id)])
-        archive.add_json("export.json", {"user_id": user_id, "job_id": job.job_id, "items": job.counts["done"]})
+        archive.add_json(
+            "export.json",
+            {"user_id": user_id, "job_id": job.job_id, "items": job.counts["done"], "volumes": volumes},
+        )
 
     def _add_item(self, archive: Archive, item: MediaItem, job: Job, time_left: TimeLeft) -> None:
         folder = f"media/{item.media_id}"
@@ -286,13 +382,13 @@ class ExportBuilder:
         for number, version in enumerate(versions, start=1):
             chunks = self._opened(job, item.object_key, version.version_id)
             if chunks is not None:
-                archive.add_file(f"{folder}/v{number}-{item.filename}", _timed(chunks, job, time_left), version.size)
+                archive.add_file(f"{folder}/v{number}-{item.filename}", _timed(chunks, time_left), version.size)
         files: dict[str, str] = {}
         for rendition_name, rendition in sorted(item.renditions.items()):
             chunks = self._opened(job, rendition.key)
             if chunks is not None:
                 files[rendition_name] = f"{folder}/renditions/{rendition_name}{_extension(rendition)}"
-                archive.add_file(files[rendition_name], _timed(chunks, job, time_left), 0)
+                archive.add_file(files[rendition_name], _timed(chunks, time_left), 0)
         archive.add_json(f"{folder}/metadata.json", item_document(item, versions, files))
 
     def _opened(self, job: Job, key: str, version_id: str = "") -> Iterator[bytes] | None:
@@ -302,7 +398,9 @@ class ExportBuilder:
         try:
             first = next(chunks, b"")
         except UnreadableMedia as exc:
-            job.note_error(f"{key}: {exc}")
+            note = f"{key}: {exc}"
+            if note[:300] not in job.errors:  # a step written again notes it again
+                job.note_error(note)
             return None
         return itertools.chain([first], chunks)
 
@@ -321,20 +419,46 @@ class ExportBuilder:
         self._notifications.add(Notification(notification_id(now, job.job_id, kind), user_id, kind, now, payload))
 
 
-def _timed(chunks: Iterator[bytes], job: Job, time_left: TimeLeft) -> Iterator[bytes]:
-    """The chunks, stopping the export when a large object would run past the time this run has."""
+@dataclass(frozen=True)
+class _Position:
+    """Where the next step of an export starts: the records' item cursor, the volume it writes, the items written
+    before it and, after an overrun, how many items that volume may hold (0: as many as fit)."""
+
+    items: str = ""
+    volume: int = 1
+    done: int = 0
+    cap: int = 0
+
+    @classmethod
+    def of(cls, cursor: str) -> _Position:
+        value = decode_cursor(cursor)
+        try:
+            return cls(value.get("items", ""), int(value.get("volume", 1)), int(value.get("done", 0)),
+                       int(value.get("cap", 0)))  # fmt: skip
+        except ValueError:
+            raise ValidationError("malformed export cursor") from None
+
+    def encode(self) -> str:
+        value = {"items": self.items, "volume": str(self.volume), "done": str(self.done)}
+        return encode_cursor(value | ({"cap": str(self.cap)} if self.cap else {}))
+
+
+class _OutOfTime(Exception):
+    """The run's time ran out in the middle of an item (written: the items before it in the volume)."""
+
+    def __init__(self, media_id: str = "", filename: str = "", written: int = 0) -> None:
+        super().__init__(media_id)
+        self.media_id = media_id
+        self.filename = filename
+        self.written = written
+
+
+def _timed(chunks: Iterator[bytes], time_left: TimeLeft) -> Iterator[bytes]:
+    """The chunks, stopping the volume when a large object would run past the time this run has."""
     for chunk in chunks:
         if time_left() < FINISH_SECONDS / 2:
-            raise _too_large(job)
+            raise _OutOfTime
         yield chunk
-
-
-def _too_large(job: Job) -> JobFailed:
-    done, total = job.counts.get("done", 0), job.counts.get("total", 0)
-    return JobFailed(
-        f"the export could not finish within one run of the maintainer (5 minutes): {done} of {total} items "
-        "were written; the partial archive was discarded"
-    )
 
 
 def _extension(rendition: Rendition) -> str:

@@ -14,7 +14,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from mediavault_cli import auth
-from mediavault_cli.commands import albums, audit, library, links, notifications, partner, sharing, transfer
+from mediavault_cli.commands import account, albums, audit, library, links, notifications, partner, sharing, transfer
 from mediavault_cli.context import State, pass_state
 from mediavault_cli.errors import CliError
 from mediavault_cli.output import err
@@ -88,6 +88,7 @@ for command in (
     *partner.COMMANDS,
     *notifications.COMMANDS,
     *audit.COMMANDS,
+    *account.COMMANDS,
 ):
     cli.add_command(command)
 

@@ -21,6 +21,7 @@ from shared.domain.albums import Album
 from shared.domain.audit import AuditEntry, AuditQuery
 from shared.domain.errors import Conflict
 from shared.domain.grants import Grant, Grantee
+from shared.domain.jobs import decode_cursor, encode_cursor
 from shared.domain.media import MediaItem
 from shared.domain.notifications import Notification
 from shared.domain.ports import MediaQuery
@@ -30,6 +31,8 @@ CLAIM_RETENTION = timedelta(days=30)
 # Ids of real jobs are 32 hex characters: a claim's key can never be mistaken for one.
 _CLAIM_PREFIX = "export-claim#"
 PAGE = 100
+# The phases of an export's item listing, as its cursor names them.
+_LIBRARY, _TRASH, _END = "library", "trash", "end"
 
 
 class ExportClaimModel(Model):
@@ -83,8 +86,11 @@ class DynamoPersonalRecords:
         albums: DynamoAlbumRepository,
         notifications: DynamoNotificationRepository,
         audit: DynamoAuditLog,
+        *,
+        page_size: int = PAGE,
     ) -> None:
         self._media = media
+        self._page_size = page_size
         self._grants = grants
         self._albums = albums
         self._notifications = notifications
@@ -93,7 +99,43 @@ class DynamoPersonalRecords:
     def items(self, owner_id: str) -> Iterator[MediaItem]:
         """The owner's items, then those in their trash."""
         for trashed in (False, True):
-            yield from _pages(functools.partial(_media_page, self._media, owner_id, MediaQuery(trashed=trashed)))
+            query = MediaQuery(trashed=trashed)
+            yield from _pages(functools.partial(_media_page, self._media, owner_id, query, self._page_size))
+
+    def items_from(self, owner_id: str, cursor: str) -> Iterator[tuple[MediaItem, str]]:
+        """The owner's items, then their trash, from a position items_from gave out; each with the one after it.
+
+        A position is the phase (library, trash or end), the media listing's own cursor of the page holding the
+        next item (DynamoDB's position after the previous page: items added or removed on earlier pages do not
+        shift it), and within that page the item last written and how many of the page were: the listing goes on
+        after that item, or after as many as were written if it has gone meanwhile.
+        """
+        position = decode_cursor(cursor)
+        phase = position.get("phase", _LIBRARY)
+        if phase == _END:
+            return
+        phases = (_LIBRARY, _TRASH) if phase == _LIBRARY else (_TRASH,)
+        page_cursor = position.get("page") or None
+        after, skip = position.get("after", ""), int(position.get("skip", 0))
+        for current in phases:
+            query = MediaQuery(trashed=current == _TRASH)
+            while True:
+                items, next_page = _media_page(self._media, owner_id, query, self._page_size, page_cursor)
+                ids = [item.media_id for item in items]
+                start = ids.index(after) + 1 if after in ids else min(skip, len(items))
+                after, skip = "", 0
+                for index in range(start, len(items)):
+                    if index + 1 < len(items):
+                        then = {"phase": current, "page": page_cursor or "", "after": ids[index], "skip": index + 1}
+                    elif next_page is not None:
+                        then = {"phase": current, "page": next_page}
+                    else:
+                        then = {"phase": _TRASH if current == _LIBRARY else _END}
+                    yield items[index], encode_cursor({k: str(v) for k, v in then.items()})
+                if next_page is None:
+                    break
+                page_cursor = next_page
+            page_cursor = None
 
     def count_items(self, owner_id: str) -> int:
         """How many items the owner has, trash included."""
@@ -136,9 +178,9 @@ class DynamoPersonalRecords:
 
 
 def _media_page(
-    media: DynamoMediaRepository, owner_id: str, query: MediaQuery, cursor: str | None
+    media: DynamoMediaRepository, owner_id: str, query: MediaQuery, size: int, cursor: str | None
 ) -> tuple[list[MediaItem], str | None]:
-    page = media.list_owned(owner_id, query, PAGE, cursor)
+    page = media.list_owned(owner_id, query, size, cursor)
     return page.items, page.cursor
 
 
