@@ -32,7 +32,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         pytest.fail("the web console is not built: run `make install` (npm ci && npm run build in clients/web)")
     logs = tmp_path_factory.mktemp("browser-stack-logs")
     ports = Ports(emulator=free_port(), identity=free_port(), api=free_port(), dynamodb=free_port(), web=free_port())
-    yield from watched_stack(ports, logs, "media-vault-browser")
+    yield from watched_stack(
+        ports,
+        logs,
+        "media-vault-browser",
+        # Multipart from 6 MiB in 5 MiB parts (S3's minimum): the console's resumable uploads are testable.
+        extra_env={"MULTIPART_THRESHOLD_BYTES": str(6 * 1024 * 1024), "MULTIPART_PART_BYTES": str(5 * 1024 * 1024)},
+    )
 
 
 @pytest.fixture(scope="session")
