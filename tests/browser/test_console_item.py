@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import requests
 from infra.local.stack import DevStack
 from tests.browser.conftest import screenshot_path, sign_in
 from tests.support.http import ApiSession, password_token
-from tests.support.images import jpeg_bytes
+from tests.support.images import jpeg_bytes, noise_png
 
 # Processing a new version (or a video) shares two cores with the other workers and test runs.
 PROCESSING_TIMEOUT_MS = 90_000
@@ -66,6 +67,41 @@ def test_a_new_version_is_uploaded_and_the_first_one_restored(
     assert alice_api.call("GET", f"/media/{media_id}/versions").json()["versions"][0]["size"] == first["size"]
     page.locator("dl.facts", has_text="800 \u00d7 600").wait_for()
     page.screenshot(path=str(screenshot_path("item-version-restored")), full_page=True)
+
+
+def test_a_large_new_version_goes_in_parts_and_survives_a_dropped_part(
+    page: Any, stack: DevStack, ready_photo: dict[str, Any], tmp_path: Path
+) -> None:
+    # GIVEN a ~16 MB photo: above the browser stack's 6 MiB multipart threshold, so four 5 MiB parts
+    big = noise_png(tmp_path / "harbour-panorama.png")
+    media_id = ready_photo["media_id"]
+    _open_item(page, stack, media_id)
+    versions = page.get_by_role("region", name="Versions")
+    versions.locator("tr[data-version='1'][data-current='true']").wait_for()
+    puts: list[str] = []
+    page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" and "partNumber=" in r.url else None)
+    dropped: list[str] = []
+
+    def drop_part_two_once(route: Any) -> None:
+        if not dropped:
+            dropped.append(route.request.url)
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*partNumber=2&.*|.*partNumber=2$"), drop_part_two_once)
+
+    # WHEN alice uploads it as a new version, and the connection drops while part 2 is sent
+    page.get_by_label("Upload a new version").set_input_files(str(big))
+
+    # THEN it still becomes the current version, processed, with only part 2 sent twice
+    versions.get_by_text("The new version is current.").wait_for(timeout=PROCESSING_TIMEOUT_MS)
+    assert versions.locator("tr[data-version='2']").get_attribute("data-current") == "true"
+    assert dropped, "part 2 was never sent"
+    numbers = sorted(int(re.search(r"partNumber=(\d+)", url).group(1)) for url in puts)  # type: ignore[union-attr]
+    assert numbers == [1, 2, 2, 3, 4], numbers
+    page.locator("dl.facts", has_text="2700 \u00d7 2000").wait_for()
+    page.screenshot(path=str(screenshot_path("item-large-version-in-parts")), full_page=True)
 
 
 def test_a_refused_version_shows_the_apis_message(

@@ -9,7 +9,6 @@ The browser stack declares files above 6 MiB as multipart in 5 MiB parts (tests/
 from __future__ import annotations
 
 import base64
-import os
 import re
 import uuid
 from collections import Counter
@@ -18,24 +17,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
 from infra.local.stack import DevStack
 from tests.browser.conftest import screenshot_path, sign_in
 from tests.support.http import ApiSession
-from tests.support.images import jpeg_bytes
+from tests.support.images import jpeg_bytes, noise_png
 
 READY_TIMEOUT_MS = 120_000
 PAUSE_TIMEOUT_MS = 60_000
 PART_BYTES = 5 * 1024 * 1024
-
-
-def noise_png(path: Path, width: int = 2700, height: int = 2000) -> Path:
-    """A real, decodable PNG of random noise (it does not compress): ~16 MB, so four 5 MiB parts."""
-    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
-    image.save(path, format="PNG", compress_level=1)
-    return path
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+from pathlib import Path
 
 from PIL import Image
 
@@ -49,3 +51,10 @@ def photo_bytes(width: int = 4000, height: int = 3000, *, seed: int = 7) -> byte
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90, exif=exif.tobytes())
     return out.getvalue()
+
+
+def noise_png(path: Path, width: int = 2700, height: int = 2000) -> Path:
+    """A real, decodable PNG of random noise (it does not compress; ~16 MB at the default size), written to path."""
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    image.save(path, format="PNG", compress_level=1)
+    return path

@@ -2,6 +2,7 @@
 // and uploading a replacement. Either change starts processing again; the panel follows it to the end.
 
 import { ApiError, postToStorage, PresignedPost } from "./api";
+import { MultipartUpload, UploadPaused } from "./upload_parts";
 import { formatBytes, h, replaceChildren } from "./dom";
 import { ItemApi, ItemMedia, OriginalVersion, pause } from "./item_api";
 
@@ -178,15 +179,33 @@ export class VersionsPanel {
   private async uploadVersion(file: File): Promise<void> {
     await this.change(`Uploading ${file.name}…`, "The new version is current", async () => {
       const issued = await this.items.issueVersion(this.media.media_id, file);
-      if (issued.upload?.method !== "POST") {
-        throw new Error("Files this large need the resumable upload, which the console does not do yet: use the CLI.");
-      }
       this.progress.hidden = false;
       this.progress.value = 0;
+      if (issued.upload?.method === "MULTIPART") {
+        await this.sendInParts(issued.media_id, file);
+        return;
+      }
       await postToStorage(issued.upload as PresignedPost, file, (fraction) => {
         this.progress.value = Math.round(fraction * 100);
       });
     });
+  }
+
+  /** A large version goes in parts, as a large upload does (upload_parts.ts): each part is retried with backoff,
+   * and once more from the parts listing (only what storage lacks) before the page gives up with the reason. */
+  private async sendInParts(mediaId: string, file: File): Promise<void> {
+    const upload = new MultipartUpload(this.items.api, mediaId, file, {
+      onProgress: (sent) => {
+        this.progress.value = Math.round((sent / Math.max(file.size, 1)) * 100);
+      },
+    });
+    try {
+      await upload.run();
+    } catch (error) {
+      if (!(error instanceof UploadPaused)) throw error;
+      this.status.say(`The connection dropped (${error.message}); continuing…`);
+      await upload.run();
+    }
   }
 
   /** Run one version change, then follow processing and list the versions again. */
