@@ -96,6 +96,20 @@ class LocalRenderer:
                 )
             )
             facts["web"] = web.to_dict()
+        else:
+            # Browsers play the original as it is: it is the web rendition too (a copy under renditions/), so
+            # whoever may view the video can play it, as with a transcoded one, without the right to download it.
+            renditions.append(
+                RenditionFile(
+                    name="web",
+                    width=meta.width,
+                    height=meta.height,
+                    content_type="video/mp4",
+                    extension="mp4",
+                    path=path,
+                )
+            )
+            facts["web"] = {"width": meta.width, "height": meta.height, "source": "original"}
         return MediaAnalysis(
             width=meta.width,
             height=meta.height,

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageStat
 av = pytest.importorskip("av", reason="PyAV is installed from layers/video/requirements.txt")
 
 from shared.domain.errors import RejectedMedia, UnreadableMedia  # noqa: E402
+from shared.domain.media import MediaKind  # noqa: E402
 from shared.media.video import (  # noqa: E402
     MP4_FAMILY,
     VideoMetadata,
@@ -408,3 +409,29 @@ def test_damaged_files_fail_only_as_unreadable(clips: dict[str, Path], tmp_path:
                     run()
                 except UnreadableMedia as exc:
                     assert exc.message
+
+
+def test_a_browser_ready_original_is_its_own_web_rendition(clips: dict[str, Path], tmp_path: Path) -> None:
+    # GIVEN an H.264/AAC MP4 browsers play as it is; WHEN the processor's renderer renders it
+    from shared.media.render import LocalRenderer
+
+    analysis = LocalRenderer(max_image_pixels=100_000_000).render(str(clips["h264"]), MediaKind.VIDEO, str(tmp_path))
+    # THEN its web rendition is the original's bytes (stored under renditions/ like a transcode), so anyone who
+    # may view the video can play it without a download link
+    web = {r.name: r for r in analysis.renditions}["web"]
+    assert (web.path, web.content_type, web.extension) == (str(clips["h264"]), "video/mp4", "mp4")
+    assert (web.width, web.height) == (analysis.width, analysis.height)
+    assert analysis.metadata["web"]["source"] == "original"
+
+
+def test_an_original_browsers_cannot_play_gets_a_transcoded_web_rendition(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    if "webm" not in clips:
+        pytest.skip("this PyAV build cannot write VP9/Opus")
+    from shared.media.render import LocalRenderer
+
+    analysis = LocalRenderer(max_image_pixels=100_000_000).render(str(clips["webm"]), MediaKind.VIDEO, str(tmp_path))
+    web = {r.name: r for r in analysis.renditions}["web"]
+    assert web.path != str(clips["webm"]) and web.path.endswith("web.mp4")
+    assert "source" not in analysis.metadata["web"]
