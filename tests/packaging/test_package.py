@@ -340,6 +340,9 @@ def test_the_api_writes_only_originals_and_the_analyzer_invokes_only_the_configu
     assert build.template["Globals"]["Function"]["Environment"]["Variables"]["BEDROCK_MODEL_ID"] == {
         "Ref": "DescriptionModelId"
     }
+    # The janitor's retention chores query sparse indexes: no role may scan a table holding people's media or grants.
+    for role in ("JanitorRole", "ApiHandlerRole", "ProcessorRole", "AnalyzerRole", "NotifierRole"):
+        assert not [s for s in _statements(build.template, role) if "dynamodb:Scan" in _actions(s)], role
     # A wildcard resource only where the service has no resource to name (logs' own ARN form aside).
     for role in ("ApiHandlerRole", "AnalyzerRole", "ProcessorRole", "JanitorRole", "MaintainerRole", "NotifierRole"):
         for statement in _statements(build.template, role):

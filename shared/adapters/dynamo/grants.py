@@ -1,19 +1,32 @@
 """The grants aggregate: one item per (resource, grantee), so the policy's lookup is a BatchGetItem on the key.
 
 Indexes: share-id-index (a share id names its grant), grantee-index (what was shared with someone, newest
-first) and grantor-index (what someone shared). Listing cursors are the index position, signed per listing.
-A link grant (grantee "link#<share_id>") has a second item, "token#<hash>" / "token", naming its key: written and
-deleted in one transaction with it, it finds the grant from a token without a scan. It carries no indexed
-attribute, so it never shows up in an index.
+first), grantor-index (what someone shared) and ends-index (grants that can end, for the janitor: see below).
+Listing cursors are the index position, signed per listing. A link grant (grantee "link#<share_id>") has a second
+item, "token#<hash>" / "token", naming its key: written and deleted in one transaction with it, it finds the grant
+from a token without a scan. It carries no indexed attribute, so it never shows up in an index.
+
+ends-index (sparse, keys only): only grants that can end carry its keys, ends_shard ("e00".."e31", from the share
+id) and ends_at, when that grant ends or ended:
+- a grant with expires_at and no use limit: ends_at = expires_at;
+- a link with max_uses: ends_at = expires_at, or NEVER when it has none, until the use that spends its last one
+  sets ends_at = USED_UP (the epoch) in the same conditional update that counts it. So a used-up link is at the
+  start of the index, found by the same "ends_at < before" key condition as an expired grant, with no filter and
+  no re-read of every limited link each hour;
+- any other grant has neither attribute (a PATCH that removes the expiry of a grant without max_uses removes them).
+Grants written before the index existed lack both and are not found by the janitor: data older than this change
+needs a one-off backfill (the admin reconcile, POST /admin/reconcile, does not walk the shares table).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, UTCDateTimeAttribute
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -66,6 +79,42 @@ class GrantorIndex(GlobalSecondaryIndex["ShareModel"]):
     created_sort = UnicodeAttribute(range_key=True)
 
 
+class EndsIndex(GlobalSecondaryIndex["ShareModel"]):
+    """Grants that can end, by when they end (sparse: only they carry ends_shard). Keys only: the janitor re-reads
+    the few it finds."""
+
+    class Meta:
+        index_name = "ends-index"
+        projection = KeysOnlyProjection()
+
+    ends_shard = UnicodeAttribute(hash_key=True)
+    ends_at = UTCDateTimeAttribute(range_key=True)
+
+
+# The ends index spreads its writes over this many partition keys (as the media table's janitor indexes do). The
+# count may grow but never shrink: grants keep the shard they were written with.
+ENDS_SHARD_COUNT = 32
+ENDS_SHARDS = tuple(f"e{n:02d}" for n in range(ENDS_SHARD_COUNT))
+# ends_at of a link with a use limit and no expiry: it ends only once used up.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+# ends_at of a link whose every use is spent: it has ended, whatever the janitor's grace.
+USED_UP = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ends_shard(share_id: str) -> str:
+    """The ends index's partition of a grant."""
+    return f"e{zlib.crc32(share_id.encode()) % ENDS_SHARD_COUNT:02d}"
+
+
+def ends_at(expires_at: datetime | None, max_uses: int | None) -> datetime | None:
+    """Where a grant not (yet) used up sits in the ends index; None: it never ends, and is not in the index."""
+    if max_uses is None:
+        return expires_at
+    if max_uses <= 0:
+        return USED_UP
+    return expires_at or NEVER
+
+
 class ShareModel(Model):
     """The shares table (keys mirror infra/template.yaml; a test keeps them in step)."""
 
@@ -94,10 +143,14 @@ class ShareModel(Model):
     downloads = NumberAttribute(null=True)
     failed_attempts = NumberAttribute(null=True)
     failed_since = UTCDateTimeAttribute(null=True)
+    # Present exactly on grants that can end (an expiry or a use limit): what puts them in the ends index.
+    ends_shard = UnicodeAttribute(null=True)
+    ends_at = UTCDateTimeAttribute(null=True)
 
     share_id_index = ShareIdIndex()
     grantee_index = GranteeIndex()
     grantor_index = GrantorIndex()
+    ends_index = EndsIndex()
 
 
 class LinkTokenModel(Model):
@@ -111,6 +164,22 @@ class LinkTokenModel(Model):
     grantee = UnicodeAttribute(range_key=True)  # "token"
     target_resource = UnicodeAttribute()
     target_grantee = UnicodeAttribute()
+
+
+# One conditional update: its actions and the condition they apply under.
+_Attempt = tuple[list[Action], Condition]
+
+
+def _first_that_holds(model: ShareModel, attempts: list[_Attempt], refusal: NotFound) -> None:
+    """Apply the first attempt whose condition holds; refusal when none does."""
+    for actions, condition in attempts:
+        try:
+            with conditional_write(Conflict("the condition did not hold")):
+                model.update(actions=actions, condition=condition)
+            return
+        except Conflict:
+            continue
+    raise refusal
 
 
 _POINTER_SORT = "token"
@@ -212,6 +281,9 @@ class DynamoGrantRepository:
             model.password_hash = link.password_hash or None
             model.max_uses = link.max_uses
             model.uses, model.views, model.downloads = 0, 0, 0
+        ends = ends_at(grant.expires_at, link.max_uses if link is not None else None)
+        if ends is not None:
+            model.ends_shard, model.ends_at = ends_shard(grant.share_id), ends
         parent = self.get(grant.parent_share_id) if grant.parent_share_id else None
         if grant.parent_share_id and parent is None:
             raise Conflict("the grant this reshare comes from was revoked")
@@ -235,7 +307,8 @@ class DynamoGrantRepository:
                 )
 
     def update(self, grant: Grant) -> None:
-        """Replace permissions and expiry of the grant still stored under this share id."""
+        """Replace permissions and expiry of the grant still stored under this share id, and its place in the ends
+        index with them (a used-up link keeps USED_UP)."""
         actions: list[Action] = [ShareModel.permissions.set({p.value for p in grant.permissions})]
         actions.append(
             ShareModel.expires_at.set(grant.expires_at)
@@ -243,8 +316,27 @@ class DynamoGrantRepository:
             else ShareModel.expires_at.remove()
         )
         model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
-        with conditional_write(NotFound("share not found")):
-            model.update(actions=actions, condition=ShareModel.share_id == grant.share_id)
+        same_grant = ShareModel.share_id == grant.share_id
+        max_uses = grant.link.max_uses if grant.link is not None else None
+        ends = ends_at(grant.expires_at, max_uses)
+        attempts: list[_Attempt]
+        if ends is None:
+            attempts = [([*actions, ShareModel.ends_shard.remove(), ShareModel.ends_at.remove()], same_grant)]
+        else:
+            into_index = [*actions, ShareModel.ends_shard.set(ends_shard(grant.share_id))]
+            if max_uses is None:
+                attempts = [([*into_index, ShareModel.ends_at.set(ends)], same_grant)]
+            else:
+                # max_uses never changes and uses only grow; the use that spends the last one set USED_UP. Which
+                # applies is decided under a condition on uses, so a concurrent last use is never undone.
+                attempts = [
+                    ([*into_index, ShareModel.ends_at.set(ends)], same_grant & (ShareModel.uses < ShareModel.max_uses)),
+                    (
+                        [*into_index, ShareModel.ends_at.set(USED_UP)],
+                        same_grant & (ShareModel.uses >= ShareModel.max_uses),
+                    ),
+                ]
+        _first_that_holds(model, attempts, NotFound("share not found"))
 
     def delete(self, grants: list[Grant]) -> None:
         """Delete each grant if it is still the one under its key (a newer grant to the same grantee stays)."""
@@ -309,15 +401,28 @@ class DynamoGrantRepository:
         return to_grant(model) if model.token_hash == token_hash else None
 
     def count_link_use(self, grant: Grant, *, download: bool) -> None:
-        """ADD one use (and one view or download) only while uses < max_uses, on the grant still stored."""
+        """ADD one use (and one view or download) only while uses < max_uses, on the grant still stored. The use
+        that spends the last one also moves the link to USED_UP in the ends index, in the same update."""
         counter = ShareModel.downloads if download else ShareModel.views
         model = ShareModel(_resource_key(grant.resource_type, grant.resource_id), grant.grantee.key)
-        uses_left = ShareModel.max_uses.does_not_exist() | (ShareModel.uses < ShareModel.max_uses)
-        with conditional_write(NotFound(_NO_LINK)):
-            model.update(
-                actions=[ShareModel.uses.add(1), counter.add(1)],
-                condition=(ShareModel.share_id == grant.share_id) & uses_left,
-            )
+        same_grant = ShareModel.share_id == grant.share_id
+        count: list[Action] = [ShareModel.uses.add(1), counter.add(1)]
+        limit = grant.link.max_uses if grant.link is not None else None
+        if limit is None:
+            uses_left = ShareModel.max_uses.does_not_exist() | (ShareModel.uses < ShareModel.max_uses)
+            with conditional_write(NotFound(_NO_LINK)):
+                model.update(actions=count, condition=same_grant & uses_left)
+            return
+        # max_uses never changes, so the grant as read tells which use is the last; uses may have grown since, so
+        # the likelier case is tried first and the other after it.
+        this_grant = same_grant & (ShareModel.max_uses == limit)
+        last: _Attempt = (
+            [*count, ShareModel.ends_shard.set(ends_shard(grant.share_id)), ShareModel.ends_at.set(USED_UP)],
+            this_grant & (ShareModel.uses == limit - 1),
+        )
+        not_last: _Attempt = (count, this_grant & (ShareModel.uses < limit - 1))
+        uses = grant.link.uses if grant.link is not None else 0
+        _first_that_holds(model, [last, not_last] if uses + 1 >= limit else [not_last, last], NotFound(_NO_LINK))
 
     def record_link_failure(self, grant: Grant, now: datetime, window_seconds: int) -> None:
         """ADD one failure to a window that is still open, else open a new window at one; losing the race between

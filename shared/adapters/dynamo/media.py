@@ -22,6 +22,7 @@ from shared.adapters.dynamo.media_model import (
     superseded_record,
     to_item,
     trash_shard,
+    versions_shard,
 )
 from shared.adapters.dynamo.media_queries import (
     cursor_scope,
@@ -69,6 +70,7 @@ class DynamoMediaRepository:
             search_text=search_text(item.filename, item.title, item.description),
             upload_id=item.upload_id or None,
             stored_bytes=item.stored_bytes or item.size,
+            versions_shard=versions_shard(item.media_id) if item.stored_bytes > item.size else None,
         )
         with conditional_write(Conflict(f"media {item.media_id} already exists")):
             model.save(condition=MediaModel.media_id.does_not_exist())
@@ -211,6 +213,7 @@ class DynamoMediaRepository:
             return
         before = item.superseded
         checksum_key = owner_sha256(item.owner_id, before.sha256)
+        stored = item.stored_bytes - item.size
         actions: list[Action] = [
             MediaModel.status.set(before.status.value),
             MediaModel.pending_shard.remove(),
@@ -223,7 +226,11 @@ class DynamoMediaRepository:
             MediaModel.content_type.set(before.content_type),
             MediaModel.kind.set(kind_of(before.content_type).value),
             MediaModel.size.set(before.size),
-            MediaModel.stored_bytes.set(item.stored_bytes - item.size),
+            MediaModel.stored_bytes.set(stored),
+            # Still in the versions index only while versions older than the one returned to remain.
+            MediaModel.versions_shard.set(versions_shard(item.media_id))
+            if stored > before.size
+            else MediaModel.versions_shard.remove(),
             MediaModel.search_text.set(search_text(before.filename, item.title, item.description)),
             MediaModel.failure_reason.set(before.failure_reason)
             if before.failure_reason
@@ -285,6 +292,10 @@ class DynamoMediaRepository:
             MediaModel.kind.set(item.kind.value),
             MediaModel.size.set(item.size),
             MediaModel.stored_bytes.set(item.stored_bytes),
+            # The version replaced stays stored: into the versions index, where the retention finds it.
+            MediaModel.versions_shard.set(versions_shard(item.media_id))
+            if item.stored_bytes > item.size
+            else MediaModel.versions_shard.remove(),
             MediaModel.failure_reason.remove(),
             MediaModel.search_text.set(search_text(item.filename, item.title, item.description)),
             MediaModel.sha256.set(item.sha256) if item.sha256 else MediaModel.sha256.remove(),

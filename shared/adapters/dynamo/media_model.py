@@ -45,9 +45,15 @@ def review_shard(media_id: str) -> str:
     return f"r{_shard(media_id):02d}"
 
 
+def versions_shard(media_id: str) -> str:
+    """The versions index's partition of an item."""
+    return f"v{_shard(media_id):02d}"
+
+
 PENDING_SHARDS = tuple(f"p{n:02d}" for n in range(WRITE_SHARDS))
 TRASH_SHARDS = tuple(f"t{n:02d}" for n in range(WRITE_SHARDS))
 REVIEW_SHARDS = tuple(f"r{n:02d}" for n in range(WRITE_SHARDS))
+VERSIONS_SHARDS = tuple(f"v{n:02d}" for n in range(WRITE_SHARDS))
 
 
 class OwnerIndex(GlobalSecondaryIndex["MediaModel"]):
@@ -117,6 +123,19 @@ class ReviewIndex(GlobalSecondaryIndex["MediaModel"]):
     flagged_at = UTCDateTimeAttribute(range_key=True)
 
 
+class VersionsIndex(GlobalSecondaryIndex["MediaModel"]):
+    """Items that may hold older versions of their original, for the janitor's version retention (sparse: only
+    items whose stored_bytes exceed their size carry versions_shard). Keys only, sorted by media id: an item enters
+    when a new version is declared and leaves when its older versions are released, so edits never rewrite it."""
+
+    class Meta:
+        index_name = "versions-index"
+        projection = KeysOnlyProjection()
+
+    versions_shard = UnicodeAttribute(hash_key=True)
+    media_id = UnicodeAttribute(range_key=True)
+
+
 class MediaModel(Model):
     """The media table (keys and indexes mirror infra/template.yaml; a test keeps them in step)."""
 
@@ -160,6 +179,10 @@ class MediaModel(Model):
     upload_completing = BooleanAttribute(null=True)
     # Bytes of every stored version of the original (what the owner's quota holds for this item).
     stored_bytes = NumberAttribute(null=True)
+    # Present while stored_bytes may exceed size (older versions of the original are stored): what puts the item in
+    # the versions index. Records from before the index lack it: POST /admin/reconcile does not add it, a one-off
+    # backfill (set it where stored_bytes > size) does.
+    versions_shard = UnicodeAttribute(null=True)
     # While a new version's bytes are awaited: the declared fields to return to if that upload is given up.
     superseded = JSONAttribute(null=True)
     version_id = UnicodeAttribute(null=True)
@@ -181,6 +204,7 @@ class MediaModel(Model):
     pending_index = PendingIndex()
     trash_index = TrashIndex()
     review_index = ReviewIndex()
+    versions_index = VersionsIndex()
 
 
 def search_text(filename: str, title: str, description: str) -> str:
