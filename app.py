@@ -31,6 +31,7 @@ from functions.api import erasure as erasure_api
 from functions.api import export as export_api
 from functions.api import maintenance as maintenance_api
 from functions.api import moderation as moderation_api
+from functions.api import upload_batches as upload_batches_api
 from functions.api.middleware import http_middleware
 from functions.containers import Lazy
 from functions.containers.api import ApiContainer
@@ -59,6 +60,7 @@ app.register_blueprint(moderation_api.bp)
 app.register_blueprint(maintenance_api.bp)
 app.register_blueprint(export_api.bp)
 app.register_blueprint(erasure_api.bp)
+app.register_blueprint(upload_batches_api.bp)
 
 
 def _processor_container() -> ProcessorContainer:

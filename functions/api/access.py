@@ -25,6 +25,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/partner/analytics"): PARTNERS,
     ("GET", "/admin/analytics"): ADMINS,
     ("POST", "/uploads"): EVERYONE,
+    ("POST", "/uploads/batch"): EVERYONE,
     ("POST", "/uploads/{media_id}/parts"): EVERYONE,
     ("GET", "/uploads/{media_id}/parts"): EVERYONE,
     ("POST", "/uploads/{media_id}/complete"): EVERYONE,

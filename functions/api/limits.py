@@ -46,6 +46,16 @@ def admit_request(
         logger.warning("abuse limit not checked: the limits table did not answer", extra={"limit": kind.value})
 
 
+def admit_uploads(limits: RequestLimits, caller: Principal, count: int) -> int:
+    """Count a batch of `count` upload declarations against the caller's upload limit: how many of them (the first
+    ones) the window admits; TooManyAttempts when none. Fails open like admit_request."""
+    try:
+        return limits.admit_up_to(Limited.UPLOADS, f"user#{caller.sub}", count)
+    except (BotoCoreError, ClientError, PynamoDBException):
+        logger.warning("abuse limit not checked: the limits table did not answer", extra={"limit": "uploads"})
+        return count
+
+
 def _sub(caller: Principal | None) -> str:
     if caller is None:
         raise RuntimeError("a limited route without a token must be a link route")

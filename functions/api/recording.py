@@ -43,6 +43,7 @@ _VERBS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "update", "
 # The log's names for the routes' actions; a route missing here gets one derived from its path and method.
 ACTION_NAMES: dict[tuple[str, str], str] = {
     ("POST", "/uploads"): "upload.create",
+    ("POST", "/uploads/batch"): "upload.create_batch",
     ("POST", "/uploads/{media_id}/parts"): "upload.parts.create",
     ("POST", "/uploads/{media_id}/complete"): "upload.complete",
     ("DELETE", "/uploads/{media_id}"): "upload.abort",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from functions.api.limits import admit_uploads
 from functions.api.recording import AccessWitness
 from functions.containers.aws import AwsContainer
 from shared.adapters.dead_letters import SqsDeadLetters
 from shared.adapters.dynamo.access import DynamoAccessReads
 from shared.adapters.dynamo.limits import DynamoWindowCounters
+from shared.adapters.dynamo.media_batch import DynamoNewMediaItems
 from shared.adapters.dynamo.review import DynamoReviewRepository
 from shared.adapters.keycloak_admin import KeycloakAdmin
 from shared.adapters.records import DeferredAuditLog, DeferredCounters, Emit, emitter
@@ -25,6 +27,7 @@ from shared.domain.library import MediaLibrary
 from shared.domain.limits import Limited, RateLimit, RequestLimits
 from shared.domain.links import LinkAccess
 from shared.domain.notifications import NotificationCenter
+from shared.domain.principal import Principal
 from shared.domain.review import ModerationReview
 from shared.domain.settings import SettingsAdministration
 from shared.domain.sharing import Sharing
@@ -92,7 +95,19 @@ class ApiContainer(AwsContainer):
                 url_ttl_seconds=settings.upload_url_ttl_seconds,
             )
 
-        return UploadService(self.media_repository, self.storage, self.quota_ledger, limits)
+        request_limits = self.request_limits
+
+        def admit(caller: Principal, count: int) -> int:
+            return admit_uploads(request_limits, caller, count)
+
+        return UploadService(
+            self.media_repository,
+            self.storage,
+            self.quota_ledger,
+            limits,
+            new_items=DynamoNewMediaItems(settings.media_table, settings.region),
+            admit_uploads=admit,
+        )
 
     @cached_property
     def settings_administration(self) -> SettingsAdministration:

@@ -38,8 +38,8 @@ class RateLimit:
 class WindowCounters(Protocol):
     """Counters of requests per window (shared/adapters/dynamo/limits.py)."""
 
-    def take(self, key: str, limit: int, expires_at: int) -> bool:
-        """Count one request under key unless it already holds limit (atomically); False: it was full. The
+    def take(self, key: str, limit: int, expires_at: int, count: int = 1) -> bool:
+        """Count `count` requests under key unless that would take it past limit (atomically); False: no room. The
         counter may be forgotten after expires_at (epoch seconds)."""
         ...
 
@@ -60,17 +60,35 @@ class RequestLimits:
 
     def admit(self, kind: Limited, subject: str) -> None:
         """Count one `kind` request by subject (a user id, a link's token hash), or raise TooManyAttempts."""
+        self.admit_up_to(kind, subject, 1)
+
+    def admit_up_to(self, kind: Limited, subject: str, count: int) -> int:
+        """Count up to `count` requests of one call (a batch), the first ones first: how many the window admits
+        (all of them in one write when there is room; one write each, until refused, only when there is not).
+        Raises TooManyAttempts when it admits none."""
         limit = self._limits.get(kind)
         if limit is None or limit.requests <= 0:
-            return
+            return count
         now = self._clock().timestamp()
         window = int(now // limit.window_seconds)
         ends = (window + 1) * limit.window_seconds
+        key = f"{kind.value}#{subject}#{window}"
         # Kept one more window after it ends: TTL deletion lags, and a late reader must never see a gap.
-        if self._counters.take(f"{kind.value}#{subject}#{window}", limit.requests, ends + limit.window_seconds):
-            return
-        wait = max(1, math.ceil(ends - now))
-        raise TooManyAttempts(
+        expires = ends + limit.window_seconds
+        if self._counters.take(key, limit.requests, expires, count):
+            return count
+        admitted = 0
+        while count > 1 and admitted < count and self._counters.take(key, limit.requests, expires):
+            admitted += 1
+        if admitted:
+            return admitted
+        raise self.refusal(kind, ends - now)
+
+    def refusal(self, kind: Limited, seconds_left: float) -> TooManyAttempts:
+        """The error for a full window of `kind` that ends in seconds_left."""
+        limit = self._limits[kind]
+        wait = max(1, math.ceil(seconds_left))
+        return TooManyAttempts(
             f"too many {kind.value.replace('_', ' ')} requests: at most {limit.requests} in {limit.window_seconds} s;"
             f" try again in {wait} s",
             retry_after=wait,

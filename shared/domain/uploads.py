@@ -7,12 +7,22 @@ Small files get a presigned POST pinned to key, Content-Type and size; large one
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
-from shared.domain.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationError
+from shared.domain.errors import (
+    Conflict,
+    DomainError,
+    PayloadTooLarge,
+    QuotaExceeded,
+    TooManyAttempts,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from shared.domain.media import (
     MediaItem,
     MediaKind,
@@ -33,8 +43,11 @@ from shared.domain.ports import (
     UploadedPart,
 )
 from shared.domain.principal import Principal
+from shared.domain.sniff import same_family, sniff
 
 MAX_PARTS_PER_REQUEST = 100
+# Files one batch declaration may carry (DynamoDB's BatchWriteItem takes 25 items a call).
+MAX_FILES_PER_BATCH = 25
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,19 @@ class UploadLimits:
     url_ttl_seconds: int
 
 
+class NewItemsWriter(Protocol):
+    """Stores brand-new items together (shared/adapters/dynamo/media_batch.py): their ids are fresh, so no write
+    needs a condition."""
+
+    def create_many(self, items: list[MediaItem]) -> None:
+        """Store every item (all of them, or raise)."""
+
+
+# Counts a batch of n declarations against the caller's abuse limit: how many (the first ones) it admits; raises
+# TooManyAttempts when none (functions/api/limits.py admit_uploads).
+AdmitUploads = Callable[[Principal, int], int]
+
+
 class UploadService:
     """Creates pending media items (or new versions of existing ones) with a signed upload."""
 
@@ -112,8 +138,13 @@ class UploadService:
         storage: ObjectStorage,
         quota: QuotaLedger,
         limits: UploadLimits | Callable[[], UploadLimits],
+        *,
+        new_items: NewItemsWriter | None = None,
+        admit_uploads: AdmitUploads | None = None,
     ) -> None:
         self._repository = repository
+        self._new_items = new_items
+        self._admit_uploads = admit_uploads
         self._storage = storage
         self._quota = quota
         # A callable gives the limits in force now (admins change them: see shared/domain/settings.py).
@@ -151,24 +182,125 @@ class UploadService:
             for existing in self._repository.find_by_checksum(principal.sub, request.sha256):
                 if existing.status is MediaStatus.READY and not existing.trashed:
                     return UploadTicket(existing.media_id, duplicate=True, upload=None)
-        media_id = new_media_id()
-        key = original_key(principal.sub, media_id)
-        upload_id = self._start_multipart(key, request)
-        item = MediaItem(
-            media_id=media_id,
-            owner_id=principal.sub,
-            filename=filename,
-            content_type=request.content_type,
-            size=request.size,
-            object_key=key,
-            sha256=request.sha256,
-            upload_id=upload_id,
-            stored_bytes=request.size,
-        )
+        item = self._new_item(principal, request, filename)
         with self._reserved(principal.sub, request.size, quota_bytes, item):
             upload = self._upload(item)
             self._repository.create(item)
-        return UploadTicket(media_id, duplicate=False, upload=upload)
+        return UploadTicket(item.media_id, duplicate=False, upload=upload)
+
+    def issue_uploads(
+        self, principal: Principal, requests: list[UploadRequest], quota_bytes: int
+    ) -> list[UploadTicket | DomainError]:
+        """issue_upload for each of up to MAX_FILES_PER_BATCH files, answered in order: a ticket, or the error that
+        file alone would have met (other files are unaffected). Writes are shared: the abuse limit counts the
+        batch once, quota is reserved once for the sum (per file, in order, only when the sum does not fit),
+        one lookup per distinct checksum, and the new items are stored together."""
+        if not 0 < len(requests) <= MAX_FILES_PER_BATCH:
+            raise ValidationError(f"a batch declares 1 to {MAX_FILES_PER_BATCH} files", field="files")
+        admitted = len(requests)
+        if self._admit_uploads is not None:
+            admitted = self._admit_uploads(principal, len(requests))
+        results: list[UploadTicket | DomainError | None] = [None] * len(requests)
+        accepted: list[tuple[int, UploadRequest, str]] = []
+        for index, request in enumerate(requests):
+            if index >= admitted:
+                results[index] = _too_many_in_batch(admitted)
+                continue
+            try:
+                self._check(request)
+                filename = sanitize_filename(request.filename)
+                if not filename:
+                    raise ValidationError("filename has no usable characters", field="filename")
+            except DomainError as error:
+                results[index] = error
+                continue
+            accepted.append((index, request, filename))
+        ready = self._ready_by_checksum(principal.sub, {r.sha256 for _, r, _ in accepted if r.sha256 and not r.force})
+        wanted: list[tuple[int, UploadRequest, str]] = []
+        for index, request, filename in accepted:
+            existing = ready.get(request.sha256) if request.sha256 and not request.force else None
+            if existing is not None:
+                results[index] = UploadTicket(existing, duplicate=True, upload=None)
+            else:
+                wanted.append((index, request, filename))
+        fitting = self._reserve_in_order(principal.sub, wanted, quota_bytes, results)
+        if fitting:
+            for index, ticket in self._create_together(principal, fitting):
+                results[index] = ticket
+        answered = [result for result in results if result is not None]
+        assert len(answered) == len(results), "every file is answered"
+        return answered
+
+    def _ready_by_checksum(self, owner_id: str, checksums: set[str]) -> dict[str, str]:
+        """sha256 -> id of one of the owner's ready, untrashed items with those bytes."""
+        found: dict[str, str] = {}
+        for sha256 in sorted(checksums):
+            for existing in self._repository.find_by_checksum(owner_id, sha256):
+                if existing.status is MediaStatus.READY and not existing.trashed:
+                    found[sha256] = existing.media_id
+                    break
+        return found
+
+    def _reserve_in_order(
+        self,
+        owner_id: str,
+        wanted: list[tuple[int, UploadRequest, str]],
+        quota_bytes: int,
+        results: list[UploadTicket | DomainError | None],
+    ) -> list[tuple[int, UploadRequest, str]]:
+        """Reserve quota for the wanted files: one write for the sum; only when that is refused, one per file in
+        order, and a file that does not fit answers quota_exceeded. The files whose bytes are reserved."""
+        total = sum(request.size for _, request, _ in wanted)
+        if not wanted:
+            return []
+        try:
+            self._quota.reserve(owner_id, total, quota_bytes)
+            return wanted
+        except QuotaExceeded as refused:
+            if len(wanted) == 1:
+                results[wanted[0][0]] = refused
+                return []
+        fitting: list[tuple[int, UploadRequest, str]] = []
+        try:
+            for entry in wanted:
+                index, request, _ = entry
+                try:
+                    self._quota.reserve(owner_id, request.size, quota_bytes)
+                except QuotaExceeded as refused:
+                    results[index] = refused
+                else:
+                    fitting.append(entry)
+        except BaseException:
+            self._release(owner_id, sum(request.size for _, request, _ in fitting))
+            raise
+        return fitting
+
+    def _create_together(
+        self, principal: Principal, fitting: list[tuple[int, UploadRequest, str]]
+    ) -> list[tuple[int, UploadTicket]]:
+        """Pending items for files whose quota is reserved, stored together with their uploads signed; on any
+        failure the reservation goes back and started multipart uploads are aborted (nothing is left behind)."""
+        items: list[tuple[int, MediaItem]] = []
+        try:
+            for index, request, filename in fitting:
+                items.append((index, self._new_item(principal, request, filename)))
+            tickets = [(index, UploadTicket(item.media_id, False, self._upload(item))) for index, item in items]
+            if self._new_items is not None:
+                self._new_items.create_many([item for _, item in items])
+            else:
+                for _, item in items:
+                    self._repository.create(item)
+        except BaseException:
+            self._release(principal.sub, sum(request.size for _, request, _ in fitting))
+            for _, item in items:
+                if item.upload_id:
+                    self._storage.abort_multipart(item.object_key, item.upload_id)
+            raise
+        return tickets
+
+    def _release(self, owner_id: str, size: int) -> None:
+        if size:
+            self._quota.release(owner_id, size)
 
     def issue_version(
         self, principal: Principal, media_id: str, request: UploadRequest, quota_bytes: int
@@ -195,6 +327,22 @@ class UploadService:
             upload = self._upload(new)
             self._repository.start_new_version(new, expected_revision=item.revision)
         return UploadTicket(media_id, duplicate=False, upload=upload)
+
+    def _new_item(self, principal: Principal, request: UploadRequest, filename: str) -> MediaItem:
+        """A pending item for a declared file under a fresh id (its multipart upload started when it needs one)."""
+        media_id = new_media_id()
+        key = original_key(principal.sub, media_id)
+        return MediaItem(
+            media_id=media_id,
+            owner_id=principal.sub,
+            filename=filename,
+            content_type=request.content_type,
+            size=request.size,
+            object_key=key,
+            sha256=request.sha256,
+            upload_id=self._start_multipart(key, request),
+            stored_bytes=request.size,
+        )
 
     def _start_multipart(self, key: str, request: UploadRequest) -> str:
         """The multipart upload id when the file is large enough to need one, else ""."""
@@ -308,17 +456,80 @@ class UploadService:
         return self._storage.list_versions(item.object_key)
 
     def restore_version(self, principal: Principal, media_id: str, version_id: str, quota_bytes: int) -> MediaItem:
-        """Make an older original current again; processing runs on it as on any upload."""
+        """Make an older original current again; processing runs on it as on any upload.
+
+        What the owner wrote (title, description, tags, taken-at override) stays as they last edited it; what
+        describes the bytes follows the restored version: its size, its checksum (processing checks the copy
+        against it), its content type as its bytes announce it, and the filename's extension with it."""
         item = self._versionable(principal, media_id)
         match = next((v for v in self._storage.list_versions(item.object_key) if v.version_id == version_id), None)
         if match is None:
             raise ValidationError("no such version of this item", field="version_id")
         if match.is_current:
             raise Conflict("that version is already the current one")
+        content_type, sha256 = self._version_identity(item, match)
+        filename = (
+            item.filename if same_family(item.content_type, content_type) else _renamed(item.filename, content_type)
+        )
         # The copy is one more stored version, counted like any upload.
         stored = item.stored_bytes + match.size
-        restored = replace(item, size=match.size, sha256="", upload_id="", stored_bytes=stored)
+        restored = replace(
+            item,
+            filename=filename,
+            content_type=content_type,
+            size=match.size,
+            sha256=sha256,
+            upload_id="",
+            stored_bytes=stored,
+        )
         with self._reserved(item.owner_id, match.size, quota_bytes, restored):
             restored = self._repository.start_new_version(restored, expected_revision=item.revision)
             self._storage.copy_version_to_current(item.object_key, version_id)
         return restored
+
+    def _version_identity(self, item: MediaItem, version: ObjectVersion) -> tuple[str, str]:
+        """The content type an older version's bytes announce, and their SHA-256.
+
+        An item's record describes its current original only, and a new version may be of another type (a PNG
+        replacing a JPEG): declared with the current type, the restored bytes would be rejected by processing.
+        So the version is read (bounded by its listed size; a version larger than a photo may be is assumed to
+        be of the current type, as before, since reading it here would take too long)."""
+        if version.size > self._limits.max_image_bytes:
+            return item.content_type, ""
+        with tempfile.TemporaryDirectory(prefix="restore-") as workdir:
+            read = self._storage.download(
+                item.object_key, version.version_id, os.path.join(workdir, "original"), max_bytes=version.size
+            )
+        actual = sniff(read.head)
+        if not actual or actual not in self._limits.allowed_content_types:
+            raise Conflict("that version is not a photo or video format the vault accepts now; it cannot be restored")
+        return (item.content_type if same_family(item.content_type, actual) else actual), read.sha256
+
+
+_EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "image/heic": "heic",
+    "image/heif": "heif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
+
+
+def _renamed(filename: str, content_type: str) -> str:
+    """The filename with the extension of content_type (its stem kept): the name then says what the bytes are."""
+    extension = _EXTENSIONS.get(content_type)
+    if not extension:
+        return filename
+    stem, dot, _ = filename.rpartition(".")
+    return sanitize_filename(f"{stem if dot and stem else filename}.{extension}") or filename
+
+
+def _too_many_in_batch(admitted: int) -> DomainError:
+    return TooManyAttempts(
+        f"the upload limit admitted only the first {admitted} files of this batch; declare the rest later",
+        retry_after=60,
+    )

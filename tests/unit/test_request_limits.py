@@ -19,10 +19,10 @@ class MemoryCounters:
         self.hits: dict[str, int] = {}
         self.expiries: dict[str, int] = {}
 
-    def take(self, key: str, limit: int, expires_at: int) -> bool:
-        if self.hits.get(key, 0) >= limit:
+    def take(self, key: str, limit: int, expires_at: int, count: int = 1) -> bool:
+        if self.hits.get(key, 0) + count > limit:
             return False
-        self.hits[key] = self.hits.get(key, 0) + 1
+        self.hits[key] = self.hits.get(key, 0) + count
         self.expiries[key] = expires_at
         return True
 

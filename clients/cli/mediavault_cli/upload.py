@@ -10,7 +10,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,23 @@ FINAL_STATUSES = frozenset({"ready", "failed", "rejected"})
 FAILED_RESULTS = frozenset({"rejected", "failed", "error"})
 # Test hook only: the process dies (as if killed) after this many parts, to exercise resuming.
 ENV_EXIT_AFTER_PARTS = "MEDIAVAULT_TEST_EXIT_AFTER_PARTS"
+
+# Declarations go to the API in groups (POST /uploads/batch takes up to 25): the first group is one file, so the first
+# send never waits for many hashes, and each next group is twice as large while the senders are busy.
+BATCH_FILES = 25
+# Files declared ahead of the senders at most: each holds quota and a presigned POST that expires.
+DECLARED_AHEAD = 2 * BATCH_FILES
+# The declarer hashes the next files on this many threads, at most this many ahead of the one it declares.
+HASH_THREADS = 2
+HASHED_AHEAD = 8
+# Per-file errors in a batch reply carry a code; the status POST /uploads would have answered with it.
+STATUS_OF_CODE = {
+    "validation_error": 400,
+    "payload_too_large": 413,
+    "quota_exceeded": 413,
+    "unsupported_media_type": 415,
+    "too_many_attempts": 429,
+}
 
 # Types the API accepts whose extensions the platform's mimetypes table may not know.
 EXTRA_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".webp": "image/webp", ".mov": "video/quicktime"}
@@ -116,6 +135,161 @@ def form_body(fields: dict[str, str], filename: str, content_type: str, data: by
     return b"".join((head[: -len(closing)], data, closing)), content
 
 
+def hash_file(
+    path: Path, on_read: Callable[[int], None] | None = None, *, keep: bool = True
+) -> tuple[str, bytes | None]:
+    """The file's SHA-256, and (keep) its bytes when it is small enough to be sent from memory (else None)."""
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    kept: list[bytes] | None = [] if keep and size <= IN_MEMORY_BYTES else None
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            if kept is not None:
+                kept.append(chunk)
+            if on_read is not None:
+                on_read(len(chunk))
+    return digest.hexdigest(), None if kept is None else b"".join(kept)
+
+
+@dataclass
+class Declared:
+    """What the batch declarer settled for one file: its checksum and ticket, its error, or (ticket None) that the
+    file declares itself: a resumed upload, a copy of bytes met earlier in the run (after that file), a batch
+    the API refused, or an API without batches."""
+
+    sha256: str = ""
+    ticket: dict[str, Any] | None = None
+    error: CliError | None = None
+    after: Path | None = None
+
+
+class BatchDeclarer:
+    """Hashes files in order ahead of the senders and declares them in groups with POST /uploads/batch (one
+    request instead of one per file); an API without that route (404) gets per-file declarations."""
+
+    def __init__(self, api: Api, files: list[Path], *, force: bool, state_dir: Path) -> None:
+        self.api = api
+        self.force = force
+        self.state_dir = state_dir
+        self.requests = 0
+        self._files = files
+        self._settled: dict[Path, Declared] = {}
+        self._claimed = 0
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="declare", daemon=True)
+
+    def start(self) -> BatchDeclarer:
+        self._thread.start()
+        return self
+
+    def claim(self, path: Path) -> Declared:
+        """The file's declaration, once settled (the senders take files in the order given)."""
+        with self._changed:
+            while path not in self._settled:
+                self._changed.wait()
+            self._claimed += 1
+            self._changed.notify_all()
+            return self._settled[path]
+
+    def _settle(self, path: Path, declared: Declared) -> None:
+        with self._changed:
+            self._settled[path] = declared
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        try:
+            self._declare_all()
+        finally:
+            for path in self._files:  # whatever went wrong, no sender waits forever: the rest declare themselves
+                if path not in self._settled:
+                    self._settle(path, Declared())
+
+    def _declare_all(self) -> None:
+        group: list[tuple[Path, dict[str, Any], str]] = []
+        first_of: dict[str, Path] = {}
+        target = 1
+        batches = True
+        for index, (path, checksum) in enumerate(self._checksums()):
+            with self._changed:
+                while index - self._claimed >= DECLARED_AHEAD:
+                    self._changed.wait()
+            try:
+                size, sha256 = checksum.result()
+            except OSError:
+                self._settle(path, Declared())
+                continue
+            if not size or not batches or (self.state_dir / f"{sha256}.json").exists():
+                self._settle(path, Declared(sha256))
+                continue
+            if sha256 in first_of:
+                # The same bytes again: sent after the first copy is done (then usually a duplicate of it).
+                if any(p == first_of[sha256] for p, _, _ in group):
+                    batches = self._send(group)
+                    group, target = [], min(BATCH_FILES, target * 2)
+                self._settle(path, Declared(sha256, after=first_of[sha256]))
+                continue
+            first_of[sha256] = path
+            declaration = {
+                "filename": path.name,
+                "content_type": content_type_of(path),
+                "size": size,
+                "sha256": sha256,
+                "force": self.force,
+            }
+            group.append((path, declaration, sha256))
+            if len(group) >= target:
+                batches = self._send(group)
+                group, target = [], min(BATCH_FILES, target * 2)
+        if group:
+            self._send(group)
+
+    def _checksums(self) -> Iterator[tuple[Path, Future[tuple[int, str]]]]:
+        """Each file with its (size, SHA-256) being computed, HASHED_AHEAD files ahead on HASH_THREADS threads:
+        the next files are hashed while a group is being declared."""
+
+        def checksum(path: Path) -> tuple[int, str]:
+            size = path.stat().st_size
+            return size, hash_file(path, keep=False)[0] if size else ""
+
+        pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="hash")
+        try:
+            ahead: deque[tuple[Path, Future[tuple[int, str]]]] = deque()
+            for path in self._files:
+                ahead.append((path, pool.submit(checksum, path)))
+                if len(ahead) > HASHED_AHEAD:
+                    yield ahead.popleft()
+            while ahead:
+                yield ahead.popleft()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _send(self, group: list[tuple[Path, dict[str, Any], str]]) -> bool:
+        """Declare the group; False when the API has no batch route (this group and the rest declare alone)."""
+        try:
+            self.requests += 1
+            reply = self.api.request("POST", "/uploads/batch", json={"files": [d for _, d, _ in group]})
+        except ApiError as exc:
+            older_api = exc.status in (404, 405) or (exc.status == 403 and "Missing Authentication" in str(exc))
+            for path, _, sha256 in group:
+                self._settle(path, Declared(sha256) if older_api else Declared(sha256, error=exc))
+            return not older_api
+        except CliError as exc:
+            for path, _, sha256 in group:
+                self._settle(path, Declared(sha256, error=exc))
+            return True
+        for (path, _, sha256), ticket in zip(group, reply["tickets"], strict=True):
+            error = ticket.get("error")
+            if error is None:
+                self._settle(path, Declared(sha256, ticket=ticket))
+            elif error.get("code") == "too_many_attempts":
+                self._settle(path, Declared(sha256))  # declared alone, with the API client's retries
+            else:
+                status = STATUS_OF_CODE.get(str(error.get("code")), 400)
+                self._settle(path, Declared(sha256, error=ApiError(status, str(error.get("code")), error["message"])))
+        return True
+
+
 class Uploader:
     """Uploads one file at a time per thread; progress goes to a shared Rich Progress.
 
@@ -149,6 +323,14 @@ class Uploader:
         self._hash_locks: dict[str, threading.Lock] = {}
         self._exit_after = int(os.environ.get(ENV_EXIT_AFTER_PARTS, "0") or 0)
         self._transfers = threading.BoundedSemaphore(transfers)
+        self.declarer: BatchDeclarer | None = None
+        self._done: dict[Path, threading.Event] = {}
+
+    def declare_ahead(self, files: list[Path]) -> None:
+        """Declare new items in groups ahead of the senders (not for a new version: that is one file, alone)."""
+        if self.new_version_of is None:
+            self._done = {path: threading.Event() for path in files}
+            self.declarer = BatchDeclarer(self.api, files, force=self.force, state_dir=self.state_dir).start()
 
     def upload(self, path: Path) -> Outcome:
         """Upload one file and, unless told not to, wait for its processing."""
@@ -156,15 +338,25 @@ class Uploader:
         outcome = Outcome(str(path), "error", size=size)
         task = self.progress.add_task(path.name, total=size or 1, phase="hash")
         try:
+            # Claimed first, whatever becomes of the file: the declarer runs only so far ahead of the claims.
+            declared = self.declarer.claim(path) if self.declarer is not None else None
             if size == 0:
                 outcome.detail = "empty file"
                 return outcome
-            sha256, data = self._hash(path, size, task)
+            if declared is not None and declared.error is not None:
+                raise declared.error
+            if declared is not None and declared.after is not None:
+                self._done[declared.after].wait()  # the first copy of these bytes goes first
+            if declared is not None and declared.sha256:
+                sha256, data = declared.sha256, None
+            else:
+                sha256, data = self._hash(path, size, task)
             self.progress.update(task, completed=0, phase="send")
             # Copies of the same bytes in one run go one after the other: once the first is ready, the rest are
             # duplicates instead of parallel uploads of the same content.
             with self._same_bytes(sha256):
-                media_id, sent = self._send(path, size, sha256, task, data)
+                ticket = declared.ticket if declared is not None else None
+                media_id, sent = self._send(path, size, sha256, task, data, ticket)
                 del data  # not held while waiting for processing
                 outcome.media_id = media_id
                 if not sent:
@@ -182,6 +374,8 @@ class Uploader:
             outcome.result, outcome.detail = "error", f"cannot read: {exc.strerror or exc}"
             return outcome
         finally:
+            if path in self._done:
+                self._done[path].set()
             self.progress.advance(self.overall, size - self._counted.pop(task, 0))
             self.progress.remove_task(task)
 
@@ -196,20 +390,15 @@ class Uploader:
 
     def _hash(self, path: Path, size: int, task: TaskID) -> tuple[str, bytes | None]:
         """The file's SHA-256, and its bytes when it is small enough to be sent from memory (else None)."""
-        digest = hashlib.sha256()
-        kept: list[bytes] | None = [] if size <= IN_MEMORY_BYTES else None
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                if kept is not None:
-                    kept.append(chunk)
-                self.progress.advance(task, len(chunk))
-        return digest.hexdigest(), None if kept is None else b"".join(kept)
+        return hash_file(path, lambda amount: self.progress.advance(task, amount))
 
-    def _send(self, path: Path, size: int, sha256: str, task: TaskID, data: bytes | None) -> tuple[str, bool]:
-        """(media id, whether bytes were sent): resume a multipart upload this profile started, else declare."""
+    def _send(
+        self, path: Path, size: int, sha256: str, task: TaskID, data: bytes | None, ticket: dict[str, Any] | None
+    ) -> tuple[str, bool]:
+        """(media id, whether bytes were sent): with a ticket the batch declarer got, send; else resume a multipart
+        upload this profile started, or declare the file alone."""
         state_path = self.state_dir / f"{sha256}.json"
-        if state_path.exists():
+        if ticket is None and state_path.exists():
             state = json.loads(state_path.read_text(encoding="utf-8"))
             try:
                 held = self.api.request("GET", f"/uploads/{state['media_id']}/parts")
@@ -227,10 +416,10 @@ class Uploader:
             "size": size,
             "sha256": sha256,
         }
-        if self.new_version_of:
+        if ticket is None and self.new_version_of:
             # A replacement original of an item: the same upload plan, under the item's id.
             ticket = self.api.request("POST", f"/media/{self.new_version_of}/versions", json=declaration)
-        else:
+        elif ticket is None:
             ticket = self.api.request("POST", "/uploads", json={**declaration, "force": self.force})
         if ticket.get("duplicate"):
             return ticket["media_id"], False

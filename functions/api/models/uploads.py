@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from functions.api.models.common import Body, Reply
-from shared.domain.uploads import MAX_PARTS_PER_REQUEST, UploadRequest
+from functions.api.models.common import Body, ErrorBody, Reply
+from shared.domain.uploads import MAX_FILES_PER_BATCH, MAX_PARTS_PER_REQUEST, UploadRequest
 
 # S3's own ceilings: one object is at most 5 TiB, a multipart upload at most 10,000 parts.
 MAX_OBJECT_BYTES = 5 * 1024**4
@@ -49,6 +49,16 @@ class UploadDeclaration(Body):
     def to_domain(self) -> UploadRequest:
         """The domain's declaration."""
         return UploadRequest(self.filename, self.content_type, self.size, self.sha256 or "", self.force)
+
+
+class UploadBatch(Body):
+    """Files the client is about to upload, declared together."""
+
+    files: list[UploadDeclaration] = Field(min_length=1, max_length=MAX_FILES_PER_BATCH)
+
+    def to_domain(self) -> list[UploadRequest]:
+        """The domain's declarations, in order."""
+        return [declaration.to_domain() for declaration in self.files]
 
 
 class VersionDeclaration(Body):
@@ -110,6 +120,18 @@ class UploadTicket(Reply):
     media_id: str
     duplicate: bool
     upload: Annotated[PostUpload | MultipartPlan, Field(discriminator="method")] | None
+
+
+class RefusedUpload(Reply):
+    """A file of a batch that was not declared, and why (the error POST /uploads would have answered for it)."""
+
+    error: ErrorBody
+
+
+class UploadTickets(Reply):
+    """One answer per declared file, in the order declared: a ticket, or the file's error."""
+
+    tickets: list[UploadTicket | RefusedUpload]
 
 
 class SignedPart(Reply):

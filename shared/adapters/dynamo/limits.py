@@ -28,15 +28,17 @@ class DynamoWindowCounters:
     def __init__(self, table_name: str, region: str) -> None:
         bind(WindowCounterModel, table_name, region)
 
-    def take(self, key: str, limit: int, expires_at: int) -> bool:
-        """ADD 1 unless the counter already holds limit: DynamoDB evaluates the condition and the add as one step,
+    def take(self, key: str, limit: int, expires_at: int, count: int = 1) -> bool:
+        """ADD count unless the counter would pass limit: DynamoDB evaluates the condition and the add as one step,
         so a burst of concurrent requests admits exactly limit of them."""
+        if count > limit:
+            return False
         counter = WindowCounterModel(key)
-        room = WindowCounterModel.hits.does_not_exist() | (WindowCounterModel.hits < limit)
+        room = WindowCounterModel.hits.does_not_exist() | (WindowCounterModel.hits <= limit - count)
         try:
             with conditional_write(Conflict("the window is full")):
                 counter.update(
-                    actions=[WindowCounterModel.hits.add(1), WindowCounterModel.expires.set(expires_at)],
+                    actions=[WindowCounterModel.hits.add(count), WindowCounterModel.expires.set(expires_at)],
                     condition=room,
                 )
         except Conflict:

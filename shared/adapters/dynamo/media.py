@@ -15,6 +15,7 @@ from shared.adapters.dynamo.media_model import (
     PENDING_SHARDS,
     TRASH_SHARDS,
     MediaModel,
+    new_record,
     owner_sha256,
     pending_shard,
     review_shard,
@@ -52,26 +53,7 @@ class DynamoMediaRepository:
 
     def create(self, item: MediaItem) -> None:
         """Store a new item; Conflict if the id already exists."""
-        model = MediaModel(
-            item.media_id,
-            owner_id=item.owner_id,
-            created_at=item.created_at,
-            updated_at=item.updated_at,
-            status=item.status.value,
-            pending_shard=pending_shard(item.media_id) if item.status is MediaStatus.PENDING else None,
-            kind=item.kind.value,
-            filename=item.filename,
-            content_type=item.content_type,
-            size=item.size,
-            object_key=item.object_key,
-            sha256=item.sha256 or None,
-            owner_sha256=owner_sha256(item.owner_id, item.sha256),
-            taken_sort=item.taken_sort,
-            search_text=search_text(item.filename, item.title, item.description),
-            upload_id=item.upload_id or None,
-            stored_bytes=item.stored_bytes or item.size,
-            versions_shard=versions_shard(item.media_id) if item.stored_bytes > item.size else None,
-        )
+        model = new_record(item)
         with conditional_write(Conflict(f"media {item.media_id} already exists")):
             model.save(condition=MediaModel.media_id.does_not_exist())
 

@@ -217,6 +217,31 @@ def owner_sha256(owner_id: str, sha256: str) -> str | None:
     return f"{owner_id}#{sha256}" if sha256 else None
 
 
+def new_record(item: MediaItem) -> MediaModel:
+    """The record of a newly declared item (no renditions yet); in the versions index when it already counts
+    bytes of older versions than its current original."""
+    return MediaModel(
+        item.media_id,
+        owner_id=item.owner_id,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        status=item.status.value,
+        pending_shard=pending_shard(item.media_id) if item.status is MediaStatus.PENDING else None,
+        kind=item.kind.value,
+        filename=item.filename,
+        content_type=item.content_type,
+        size=item.size,
+        object_key=item.object_key,
+        sha256=item.sha256 or None,
+        owner_sha256=owner_sha256(item.owner_id, item.sha256),
+        taken_sort=item.taken_sort,
+        search_text=search_text(item.filename, item.title, item.description),
+        upload_id=item.upload_id or None,
+        stored_bytes=item.stored_bytes or item.size,
+        versions_shard=versions_shard(item.media_id) if item.stored_bytes > item.size else None,
+    )
+
+
 def to_item(model: MediaModel) -> MediaItem:
     """The domain's view of a record."""
     renditions = {

@@ -69,6 +69,8 @@ def upload(
             new_version_of=new_version_of,
             transfers=jobs,
         )
+        # Hashed and declared in groups ahead of the senders (one POST /uploads/batch per group).
+        uploader.declare_ahead(files)
         outcomes = in_parallel(uploader.upload, files, threads)
     if as_json:
         emit_json([o.as_json() for o in outcomes])
