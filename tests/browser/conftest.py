@@ -99,6 +99,14 @@ def alice_api(stack: DevStack) -> ApiSession:
     return ApiSession(stack.api_url, password_token(stack.issuer, "alice"))
 
 
+@pytest.fixture(scope="session")
+def bob_api(stack: DevStack) -> ApiSession:
+    """Bob's view of the API; his vault account exists once he has called it."""
+    bob = ApiSession(stack.api_url, password_token(stack.issuer, "bob"))
+    assert bob.call("GET", "/me").ok
+    return bob
+
+
 @pytest.fixture
 def ready_photo(alice_api: ApiSession) -> dict[str, Any]:
     """A photo of alice's, uploaded through the API and processed."""

@@ -18,18 +18,11 @@ import requests
 
 from infra.local.stack import DevStack
 from tests.browser.conftest import TIMEOUT_MS, screenshot_path, sign_in
-from tests.support.http import ApiSession, password_token
+from tests.support.http import ApiSession
 from tests.support.images import jpeg_bytes
 
 NOTIFIER_TIMEOUT_S = 30.0
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def bob_api(stack: DevStack) -> ApiSession:
-    bob = ApiSession(stack.api_url, password_token(stack.issuer, "bob"))
-    assert bob.call("GET", "/me").ok  # bob's account exists once he has called the API
-    return bob
 
 
 @pytest.fixture

@@ -1,11 +1,14 @@
 // Albums: the caller's albums (#/albums, create one), and one album (#/albums/<id>): its items in order, added
 // from the library, moved up and down, removed, one chosen as cover; rename, delete and share it. Every change
 // is sent at the album's version, so a change made elsewhere meanwhile answers the API's 409 message.
+// The same view opens an album shared with the caller read-only (#/shared/albums/<id>): its items only, each
+// linking to the shared item page.
 
 import type { Api, Media } from "./api";
 import { cardPicture, h, replaceChildren } from "./dom";
 import { moreButton, PagedList } from "./paging";
 import { shareButton } from "./share_dialog";
+import { sharedMediaHref } from "./shared";
 import { errorText, type OwnedAlbum, type SharingApi } from "./sharing_api";
 
 const ALBUM_ITEM_PAGES = 10;
@@ -91,7 +94,7 @@ export class AlbumsView {
   }
 }
 
-/** #/albums/<id>: one of the caller's albums. */
+/** #/albums/<id>: one of the caller's albums; with `readOnly`, an album shared with the caller (its items only). */
 export class AlbumView {
   readonly root: HTMLElement;
   private album: OwnedAlbum | null = null;
@@ -104,6 +107,7 @@ export class AlbumView {
   constructor(
     private readonly sharing: SharingApi,
     private readonly albumId: string,
+    private readonly readOnly = false,
   ) {
     this.status = h("p", { class: "form-status album-status", role: "status", "aria-live": "polite", tabindex: -1 });
     this.list = h("ol", { class: "album-items", "aria-label": "Items in this album" });
@@ -128,7 +132,7 @@ export class AlbumView {
         this.root,
         h("h1", { id: "album-heading" }, "Album"),
         h("p", { role: "alert", class: "error" }, errorText(error)),
-        h("a", { href: "#/albums", class: "back" }, "Back to albums"),
+        this.readOnly ? h("a", { href: "#/shared", class: "back" }, "Back to Shared with me") : h("a", { href: "#/albums", class: "back" }, "Back to albums"),
       );
     }
   }
@@ -148,6 +152,10 @@ export class AlbumView {
   private render(): void {
     const album = this.album;
     if (!album) return;
+    if (this.readOnly) {
+      this.renderShared(album);
+      return;
+    }
     const deleteArea = h("div", { class: "danger" });
     const deleteButton = h("button", { type: "button" }, "Delete album");
     deleteButton.addEventListener("click", () => this.confirmDelete(deleteArea));
@@ -167,6 +175,32 @@ export class AlbumView {
       deleteArea,
     );
     this.renderItems();
+  }
+
+  /** A shared album: what is in it, in order, nothing to change. */
+  private renderShared(album: OwnedAlbum): void {
+    const list = h(
+      "ol",
+      { class: "album-items shared-album-items", "aria-label": "Items in this album" },
+      ...this.items.map((media) => {
+        const name = media.title || media.filename;
+        return h(
+          "li",
+          { class: "album-item", "data-media-id": media.media_id },
+          h("a", { href: sharedMediaHref(media.media_id) }, thumbnailOf(media, name), h("span", { class: "card-title" }, name)),
+        );
+      }),
+    );
+    replaceChildren(
+      this.root,
+      h("a", { href: "#/shared", class: "back" }, "← Back to Shared with me"),
+      h("h1", { id: "album-heading" }, album.title),
+      album.description ? h("p", { class: "album-description" }, album.description) : null,
+      h("p", { class: "shared-note" }, "Shared with you: you can look, not change it."),
+      h("h2", { id: "album-items-heading" }, `Items (${this.items.length})`),
+      list,
+      this.items.length === 0 ? h("p", { class: "message" }, "Nothing in this album is shared with you yet.") : null,
+    );
   }
 
   private renderItems(): void {

@@ -1,6 +1,7 @@
 // The library's bulk actions on the selected items: add tags, move to the trash, add to an album (or a new one),
-// and share (one item at a time: the share dialog takes one resource). Every item is its own request, a few at a
-// time; the summary counts what worked and quotes the API's message for what did not.
+// and share (the share dialog grants every selected item to the same person or organisation, one grant each).
+// Every item is its own request, a few at a time; the summary counts what worked and quotes the API's message
+// for what did not.
 
 import type { Api, Media } from "./api";
 import { h, replaceChildren } from "./dom";
@@ -152,7 +153,7 @@ export class BulkBar {
         tagForm,
         albumForm,
         trash,
-        h("div", { class: "field" }, this.shareButton, h("small", { id: "bulk-share-hint" }, "Share one item at a time.")),
+        h("div", { class: "field" }, this.shareButton, h("small", { id: "bulk-share-hint" }, "Share every selected item with a person or an organisation.")),
       ),
       this.status,
     );
@@ -164,7 +165,7 @@ export class BulkBar {
     this.selectedCount = count;
     this.count.textContent = count === 0 ? "No items selected." : `${count} selected.`;
     for (const button of this.actions) button.disabled = this.busy || count === 0;
-    this.shareButton.disabled = this.busy || count !== 1;
+    this.shareButton.disabled = this.busy || count === 0;
     if (count > 0 && !this.albumsLoaded) void this.loadAlbums();
   }
 
@@ -239,9 +240,12 @@ export class BulkBar {
   }
 
   private share(): void {
-    const [item] = this.source.selected();
-    if (!item) return;
-    const dialog = new ShareDialog(this.sharing, { kind: "media", id: item.media_id }, item.title || item.filename);
+    const items = this.source.selected();
+    if (items.length === 0) return;
+    const dialog = new ShareDialog(
+      this.sharing,
+      items.map((item) => ({ resource: { kind: "media" as const, id: item.media_id }, name: item.title || item.filename })),
+    );
     dialog.root.addEventListener("close", () => this.shareButton.focus());
     dialog.open();
   }

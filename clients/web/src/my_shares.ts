@@ -1,9 +1,10 @@
 // My shares (#/shares/outgoing): the grants the caller made (GET /shares/outgoing), newest first, each with
-// Revoke; grants carry ids only, so each row looks up its item's or album's title.
+// Edit (permissions and expiry: PATCH /shares/{id}) and Revoke; grants carry ids only, so each row looks up its
+// item's or album's title.
 
 import { h, replaceChildren } from "./dom";
 import { messageStatus, moreButton, PagedList } from "./paging";
-import { granteeText } from "./share_dialog";
+import { EditShareDialog, granteeText } from "./share_dialog";
 import { errorText, type Grant, type SharingApi } from "./sharing_api";
 import { expiryText, permissionsText } from "./shared";
 
@@ -21,7 +22,11 @@ export class MySharesView {
       "section",
       { class: "my-shares", "aria-labelledby": "my-shares-heading" },
       h("h1", { id: "my-shares-heading" }, "My shares"),
-      h("p", {}, "What you shared, newest first. Revoking a share ends it at once, with everything reshared from it."),
+      h(
+        "p",
+        {},
+        "What you shared, newest first. Editing a share trims what was reshared from it to fit; revoking a share ends it at once, with everything reshared from it.",
+      ),
       this.message,
       list,
       more,
@@ -65,6 +70,7 @@ export class MySharesView {
     const who = granteeText(grant);
     const href = grant.resource_type === "album" ? `#/albums/${encodeURIComponent(grant.resource_id)}` : `#/media/${encodeURIComponent(grant.resource_id)}`;
     const status = h("span", { class: "row-status", role: "status" });
+    const edit = h("button", { type: "button", "aria-haspopup": "dialog", "aria-label": `Edit share of ${title} with ${who}` }, "Edit");
     const revoke = h("button", { type: "button", "aria-label": `Revoke share of ${title} with ${who}` }, "Revoke");
     const row = h(
       "li",
@@ -73,9 +79,22 @@ export class MySharesView {
       h("span", { class: "grantee" }, who),
       h("span", { class: "permissions" }, permissionsText(grant)),
       h("span", { class: `expiry${grant.status === "expired" ? " expired" : ""}` }, expiryText(grant)),
+      edit,
       revoke,
       status,
     );
+    edit.addEventListener("click", () => {
+      let replacement: HTMLLIElement | null = null;
+      const dialog = new EditShareDialog(this.sharing, grant, title, (updated) => {
+        replacement = this.row(updated, title);
+        row.replaceWith(replacement);
+        this.message.setAttribute("role", "status");
+        this.message.textContent = `Share of ${title} with ${who} updated: ${permissionsText(updated)}, ${expiryText(updated).toLowerCase()}.`;
+      });
+      // Back to the row's Edit button (the new row's, once saved).
+      dialog.root.addEventListener("close", () => (replacement?.querySelector<HTMLButtonElement>("button") ?? edit).focus());
+      dialog.open();
+    });
     revoke.addEventListener("click", () => {
       revoke.setAttribute("disabled", "");
       this.sharing.revoke(grant.share_id).then(

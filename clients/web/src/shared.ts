@@ -1,7 +1,8 @@
 // What others shared with the caller (GET /shares/incoming): items and albums, whose they are, what the grant
-// allows and until when. An item opens read-only in the item view unless its grant allows `edit`.
+// allows and until when. An item opens read-only in the item view unless its grant allows `edit`; an album opens
+// read-only (#/shared/albums/<id>, sharing_routes.ts), and its items open in the item view through the album's grant.
 
-import { Api, ApiError, Permission, Share, SharedResource } from "./api";
+import { Api, ApiError, MediaPage, Permission, Share, SharedResource } from "./api";
 import { cardPicture, h } from "./dom";
 import { downloadButton } from "./download";
 import { messageStatus, moreButton, PagedList } from "./paging";
@@ -13,20 +14,25 @@ export interface SharedAccess {
 }
 
 const INCOMING_PAGES = 20;
+const ALBUM_ITEM_PAGES = 10;
 
 /** The caller's incoming grants by item, and the names of the people behind them. */
 export class SharedDirectory {
   private readonly grants = new Map<string, Share>();
+  // Albums shared with the caller, by album id: their grants reach the items in them.
+  private readonly albumGrants = new Map<string, Share>();
 
   constructor(private readonly api: Api) {}
 
   /** Forget what was fetched (the shared page is being reloaded: new grants, new names). */
   reset(): void {
     this.grants.clear();
+    this.albumGrants.clear();
   }
 
   remember(resource: SharedResource): void {
     if (resource.media) this.grants.set(resource.media.media_id, resource.share);
+    else if (resource.share.resource_type === "album") this.albumGrants.set(resource.share.resource_id, resource.share);
   }
 
   /** The owner's username (listings of what is shared with the caller carry it), else a short form of their id. */
@@ -45,7 +51,29 @@ export class SharedDirectory {
       cursor = listing.next_cursor;
       if (!cursor) break;
     }
+    share ??= await this.throughAlbum(mediaId);
     return share ? { share, ownerName: await this.ownerName(share) } : null;
+  }
+
+  /** The grant of a shared album holding the item (its grant is the item's), looked up album by album. */
+  private async throughAlbum(mediaId: string): Promise<Share | undefined> {
+    for (const [albumId, share] of this.albumGrants) {
+      if (share.status !== "active") continue;
+      let cursor: string | null = null;
+      try {
+        for (let page = 0; page < ALBUM_ITEM_PAGES; page += 1) {
+          const query = new URLSearchParams({ limit: "100" });
+          if (cursor) query.set("cursor", cursor);
+          const listing: MediaPage = await this.api.call("GET", `/albums/${encodeURIComponent(albumId)}/items?${query.toString()}`);
+          for (const media of listing.items) if (media.media_id === mediaId) return share;
+          cursor = listing.next_cursor;
+          if (!cursor) break;
+        }
+      } catch {
+        // An album that is gone (or no longer shared) holds nothing: look in the next one.
+      }
+    }
+    return undefined;
   }
 }
 
@@ -70,6 +98,16 @@ export function permissionsText(share: Share): string {
     .join(", ");
 }
 
+/** The read-only page of an album shared with the caller. */
+export function sharedAlbumHref(albumId: string): string {
+  return `#/shared/albums/${encodeURIComponent(albumId)}`;
+}
+
+/** The item page of an item shared with the caller (directly, or in a shared album). */
+export function sharedMediaHref(mediaId: string): string {
+  return `#/shared/media/${encodeURIComponent(mediaId)}`;
+}
+
 function sharedCard(api: Api, resource: SharedResource, ownerName: string): HTMLLIElement {
   const { share, media, album } = resource;
   const terms = h(
@@ -87,7 +125,7 @@ function sharedCard(api: Api, resource: SharedResource, ownerName: string): HTML
       { class: "card shared", "data-media-id": media.media_id, "data-share-id": share.share_id },
       h(
         "a",
-        { href: `#/shared/media/${encodeURIComponent(media.media_id)}`, "aria-label": `${name}, shared by ${ownerName}` },
+        { href: sharedMediaHref(media.media_id), "aria-label": `${name}, shared by ${ownerName}` },
         picture,
         h("span", { class: "card-title" }, name),
       ),
@@ -96,15 +134,20 @@ function sharedCard(api: Api, resource: SharedResource, ownerName: string): HTML
     );
   }
   const title = album?.title ?? "Album";
+  const count = album?.item_count ?? 0;
   return h(
     "li",
     { class: "card shared album", "data-album-id": share.resource_id, "data-share-id": share.share_id },
     h(
-      "div",
-      { class: "album-face" },
+      "a",
+      {
+        href: sharedAlbumHref(share.resource_id),
+        class: "album-face",
+        "aria-label": `Album ${title}, ${count} item${count === 1 ? "" : "s"}, shared by ${ownerName}`,
+      },
       cardPicture(album?.cover?.renditions.thumbnail, title, "album"),
       h("span", { class: "card-title" }, title),
-      h("span", { class: "badge" }, `Album · ${album?.item_count ?? 0} items`),
+      h("span", { class: "badge" }, `Album · ${count} item${count === 1 ? "" : "s"}`),
     ),
     terms,
   );

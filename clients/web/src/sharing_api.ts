@@ -46,6 +46,13 @@ export interface ShareRequest {
   max_uses?: number;
 }
 
+/** PATCH /shares/{id} (functions/api/models/shares.py ShareEdit): only these; `expires_at: null` never expires.
+ * A link's password and use limit are fixed when it is created. */
+export interface ShareChanges {
+  permissions?: Permission[];
+  expires_at?: string | null;
+}
+
 /** An album as its owner sees it: `version` goes back with every edit and move. */
 export interface OwnedAlbum extends Album {
   cover_media_id: string | null;
@@ -126,6 +133,11 @@ export class SharingApi {
 
   sharesOf(resource: ResourceRef): Promise<{ items: Grant[] }> {
     return this.api.call("GET", sharesPath(resource));
+  }
+
+  /** Change a grant's permissions or expiry (its grantor or the resource's owner); the grant as it now is. */
+  editShare(shareId: string, changes: ShareChanges): Promise<Grant> {
+    return this.api.call("PATCH", `/shares/${seg(shareId)}`, changes);
   }
 
   revoke(shareId: string): Promise<void> {

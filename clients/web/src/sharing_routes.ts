@@ -1,5 +1,5 @@
-// The sharing pages' routes and header links, kept out of main.ts: #/albums, #/albums/<id>, #/shares/outgoing,
-// #/notifications, and #/l/<token> (the public link page, which needs no sign-in: see anonymousLinkPage).
+// The sharing pages' routes and header links, kept out of main.ts: #/albums, #/albums/<id>, #/shared/albums/<id>
+// (an album shared with the caller, read-only), #/shares/outgoing, #/notifications, and #/l/<token> (the public link page, which needs no sign-in: see anonymousLinkPage).
 
 import type { Api } from "./api";
 import { AlbumsView, AlbumView } from "./albums";
@@ -11,6 +11,12 @@ import { LinkClient, SharingApi } from "./sharing_api";
 
 interface View {
   dispose(): void;
+}
+
+/** The album id of a shared-album route (#/shared/albums/<id>), else null. */
+export function sharedAlbumId(hash: string): string | null {
+  const match = /^#\/shared\/albums\/([^/?#]+)$/.exec(hash);
+  return match ? decodeURIComponent(match[1] ?? "") : null;
 }
 
 /** The token of a link-page route (#/l/<token>), else null. */
@@ -76,6 +82,8 @@ export class SharingPages {
     const token = linkToken(hash);
     if (token !== null) return this.show(main, new LinkPage(this.links, token), (v) => v.load());
     if (album) return this.show(main, new AlbumView(this.sharing, decodeURIComponent(album[1] ?? "")), (v) => v.load());
+    const sharedAlbum = sharedAlbumId(hash);
+    if (sharedAlbum !== null) return this.show(main, new AlbumView(this.sharing, sharedAlbum, true), (v) => v.load());
     if (hash === "#/albums") return this.show(main, new AlbumsView(this.sharing), (v) => v.reload());
     if (hash === "#/shares/outgoing") return this.show(main, new MySharesView(this.sharing), (v) => v.reload());
     if (hash === "#/notifications") {
