@@ -123,7 +123,8 @@ class Settings:
     # on the limits table; 0 turns a limit off. API Gateway's stage throttling and the WAF rate rule sit in front.
     limits_table: str = "media-vault-local-limits"
     rate_limit_window_seconds: int = 60
-    rate_limit_uploads: int = 120
+    # Files declared per window (a batch counts each file): a bulk upload of photos on a fast link stays under it.
+    rate_limit_uploads: int = 1200
     rate_limit_describe: int = 20
     rate_limit_reprocess: int = 10
     rate_limit_export: int = 5

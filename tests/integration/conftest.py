@@ -13,6 +13,9 @@ from tests.support.stacks import watched_stack
 MIB = 1024 * 1024
 
 
+UPLOAD_LIMIT = 120
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     logs = tmp_path_factory.mktemp("stack-logs")
@@ -23,5 +26,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
         "OIDC_JWKS_REFETCH_SECONDS": "1",
         "MULTIPART_THRESHOLD_BYTES": str(MIB * 5),
         "MULTIPART_PART_BYTES": str(MIB * 5),
+        # The abuse-limit burst sends twice the upload limit: a low limit keeps it within one window.
+        "RATE_LIMIT_UPLOADS": str(UPLOAD_LIMIT),
     }
     yield from watched_stack(ports, logs, "media-vault-it", extra_env=extra)

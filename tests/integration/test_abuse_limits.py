@@ -15,10 +15,11 @@ import requests
 
 from infra.local.stack import DevStack
 from shared.config import Settings
+from tests.integration.conftest import UPLOAD_LIMIT
 from tests.support.http import password_token
 from tests.support.realm import create_realm_user
 
-LIMIT = Settings().rate_limit_uploads  # the stack runs with the default
+LIMIT = UPLOAD_LIMIT  # the integration stack's (tests/integration/conftest.py)
 WINDOW = Settings().rate_limit_window_seconds
 BURST = 2 * LIMIT
 THREADS = 16

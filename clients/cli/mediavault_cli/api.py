@@ -20,6 +20,7 @@ log = logging.getLogger("mediavault")
 # Statuses worth another try: throttling, and the API's "a dependency is unavailable, retry" (README).
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 ATTEMPTS = 5
+MAX_RETRY_AFTER_SECONDS = 60.0
 BACKOFF_SECONDS = float(os.environ.get("MEDIAVAULT_BACKOFF_SECONDS", "0.3"))
 TIMEOUT = (5, 120)
 # Refresh a little before expiry so a token cannot lapse between the check and the request.
@@ -41,8 +42,25 @@ def with_retries(send: Callable[[], requests.Response], what: str) -> requests.R
             log.debug("%s %s -> %d", request.method, (request.url or "").split("?")[0], response.status_code)
             if response.status_code not in TRANSIENT_STATUSES or last:
                 return response
+            wait = retry_after(response)
+            if wait is not None:
+                # A limit says when its window ends: waiting that long is what gets the request through.
+                log.debug("%s: %s asks to wait %.0f s", what, response.status_code, wait)
+                time.sleep(wait)
+                continue
         time.sleep(BACKOFF_SECONDS * 2**attempt)
     raise AssertionError("unreachable")
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds a 429/503 asks the client to wait (Retry-After in seconds, at most a minute), else None."""
+    if response.status_code not in (429, 503):
+        return None
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS) if seconds == seconds else None
 
 
 def _short(exc: Exception) -> str:
