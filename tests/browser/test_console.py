@@ -13,9 +13,10 @@ from typing import Any
 from infra.local.stack import DevStack
 from tests.browser.conftest import screenshot_path, sign_in
 from tests.support.http import ApiSession, password_token
-from tests.support.images import jpeg_bytes
+from tests.support.images import jpeg_bytes, mpeg4_clip
 
 PROCESSING_TIMEOUT_MS = 30_000
+VIDEO_TIMEOUT_MS = 90_000
 NOTIFIER_TIMEOUT_S = 30.0
 
 
@@ -106,6 +107,28 @@ def test_an_uploaded_photo_appears_pending_and_turns_ready_without_a_reload(page
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
     assert navigations == [], "the grid updates in place"
     page.screenshot(path=str(screenshot_path("upload-ready")))
+
+
+def test_a_video_turns_ready_and_a_file_that_is_no_photo_shows_why_it_was_rejected(page: Any, stack: DevStack) -> None:
+    # GIVEN alice signed in; WHEN she picks a video and a "photo" whose bytes are no image at all
+    sign_in(page, stack)
+    page.get_by_label("Choose photos or videos to upload").set_input_files(
+        files=[
+            {"name": "waves.mp4", "mimeType": "video/mp4", "buffer": mpeg4_clip()},
+            {"name": "holiday.jpg", "mimeType": "image/jpeg", "buffer": b"these bytes are not a JPEG\n" * 64},
+        ]
+    )
+
+    # THEN the video turns ready in the grid, and the impostor ends rejected with the reason in its upload row
+    page.locator(".card[data-status='ready']", has_text="waves.mp4").wait_for(timeout=VIDEO_TIMEOUT_MS)
+    page.locator(".card[data-status='rejected']", has_text="holiday.jpg").wait_for(timeout=VIDEO_TIMEOUT_MS)
+    row = page.locator(".upload[data-filename='holiday.jpg']")
+    state = row.locator(".upload-state")
+    state.wait_for()
+    assert row.get_attribute("data-status") == "rejected"
+    text = state.inner_text()
+    assert text.startswith("rejected: ") and len(text) > len("rejected: "), text
+    page.screenshot(path=str(screenshot_path("upload-video-ready-and-rejected")), full_page=True)
 
 
 def test_the_item_page_shows_the_preview_and_an_edit_is_saved(

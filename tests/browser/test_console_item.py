@@ -7,9 +7,7 @@ what the API then says (including its error messages), without reloading, and by
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +16,7 @@ import requests
 from infra.local.stack import DevStack
 from tests.browser.conftest import screenshot_path, sign_in
 from tests.support.http import ApiSession, password_token
-from tests.support.images import jpeg_bytes, noise_png
+from tests.support.images import jpeg_bytes, mpeg4_clip, noise_png
 
 # Processing a new version (or a video) shares two cores with the other workers and test runs.
 PROCESSING_TIMEOUT_MS = 90_000
@@ -198,7 +196,7 @@ def test_a_refused_description_shows_the_apis_message(page: Any, stack: DevStack
 
 def test_a_video_plays_its_web_mp4_with_its_poster(page: Any, stack: DevStack, alice_api: ApiSession) -> None:
     # GIVEN a video browsers cannot play as it is (MPEG-4 Part 2), so processing makes a web MP4 and a poster
-    media_id, stored = alice_api.upload(_mpeg4_clip(), content_type="video/mp4", filename="waves.mp4")
+    media_id, stored = alice_api.upload(mpeg4_clip(), content_type="video/mp4", filename="waves.mp4")
     assert stored.ok, stored.text
     item = alice_api.wait_for_status(media_id, {"ready", "failed", "rejected"}, timeout=PROCESSING_TIMEOUT_MS / 1000)
     assert item["status"] == "ready", item
@@ -266,20 +264,3 @@ def test_an_admin_opening_someone_elses_item_sees_its_versions_but_acts_only_as_
     assert page.get_by_role("button", name="Share").count() == 0
     assert not page.get_by_label("Upload a new version").is_visible()
     page.screenshot(path=str(screenshot_path("item-admin-view")), full_page=True)
-
-
-def _mpeg4_clip() -> bytes:
-    """A 1-second 96x64 MPEG-4 Part 2 video in an MP4 container, written with PyAV."""
-    import av
-    from PIL import Image
-
-    with tempfile.TemporaryDirectory(prefix="item-video-") as workdir:
-        path = os.path.join(workdir, "clip.mp4")
-        with av.open(path, "w", format="mp4") as out:
-            stream = out.add_stream("mpeg4", rate=10)
-            stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-            for i in range(10):
-                frame = av.VideoFrame.from_image(Image.new("RGB", (96, 64), (20 * i, 140, 220 - 15 * i)))
-                out.mux(stream.encode(frame))
-            out.mux(stream.encode(None))
-        return Path(path).read_bytes()

@@ -58,3 +58,21 @@ def noise_png(path: Path, width: int = 2700, height: int = 2000) -> Path:
     image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
     image.save(path, format="PNG", compress_level=1)
     return path
+
+
+def mpeg4_clip() -> bytes:
+    """A 1-second 96x64 MPEG-4 Part 2 video in an MP4 container (browsers cannot play it: processing transcodes)."""
+    import tempfile
+
+    import av
+
+    with tempfile.TemporaryDirectory(prefix="clip-") as workdir:
+        path = os.path.join(workdir, "clip.mp4")
+        with av.open(path, "w", format="mp4") as out:
+            stream = out.add_stream("mpeg4", rate=10)
+            stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
+            for i in range(10):
+                frame = av.VideoFrame.from_image(Image.new("RGB", (96, 64), (20 * i, 140, 220 - 15 * i)))
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+        return Path(path).read_bytes()
