@@ -5,9 +5,8 @@ from __future__ import annotations
 from chalice.app import Blueprint
 
 from functions.api.models.common import ErrorBody
-from functions.api.models.uploads import RefusedUpload, UploadBatch, UploadTickets
+from functions.api.models.uploads import RefusedUpload, UploadBatch, UploadTicket, UploadTickets
 from functions.api.routing import current_user, principal, route, services
-from functions.api.uploads import _ticket
 from shared.domain.errors import DomainError
 
 bp = Blueprint(__name__)
@@ -24,7 +23,9 @@ def create_uploads(body: UploadBatch) -> UploadTickets:
     results = services().upload_service.issue_uploads(principal(bp), body.to_domain(), current_user().quota_bytes)
     return UploadTickets(
         tickets=[
-            RefusedUpload(error=ErrorBody(code=r.code, message=r.message)) if isinstance(r, DomainError) else _ticket(r)
+            RefusedUpload(error=ErrorBody(code=r.code, message=r.message))
+            if isinstance(r, DomainError)
+            else UploadTicket.of(r)
             for r in results
         ]
     )

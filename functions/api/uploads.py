@@ -7,10 +7,8 @@ from chalice.app import Blueprint
 from functions.api.models.media import Media
 from functions.api.models.uploads import (
     Completion,
-    MultipartPlan,
     OriginalVersion,
     PartNumbers,
-    PostUpload,
     SignedPart,
     SignedParts,
     StoredPart,
@@ -21,21 +19,8 @@ from functions.api.models.uploads import (
     Versions,
 )
 from functions.api.routing import current_user, principal, route, services
-from shared.domain import uploads as domain
-from shared.domain.ports import PresignedPost
 
 bp = Blueprint(__name__)
-
-
-def _ticket(ticket: domain.UploadTicket) -> UploadTicket:
-    """The response for a ticket."""
-    upload = ticket.upload
-    instructions: PostUpload | MultipartPlan | None = None
-    if isinstance(upload, PresignedPost):
-        instructions = PostUpload(method="POST", url=upload.url, fields=upload.fields, expires_at=upload.expires_at)
-    elif isinstance(upload, domain.MultipartPlan):
-        instructions = MultipartPlan(method="MULTIPART", part_size=upload.part_size, part_count=upload.part_count)
-    return UploadTicket(media_id=ticket.media_id, duplicate=ticket.duplicate, upload=instructions)
 
 
 @route(
@@ -55,7 +40,7 @@ def create_upload(body: UploadDeclaration) -> tuple[UploadTicket, int]:
     duplicate true and that item's id. Quota (declared bytes of the caller's items) is checked here.
     """
     ticket = services().upload_service.issue_upload(principal(bp), body.to_domain(), current_user().quota_bytes)
-    return _ticket(ticket), 200 if ticket.duplicate else 201
+    return UploadTicket.of(ticket), 200 if ticket.duplicate else 201
 
 
 @route(bp, "/uploads/{media_id}/parts", methods=("POST",), body=PartNumbers, response=SignedParts, errors=(404, 409))
@@ -105,7 +90,7 @@ def create_version(media_id: str, body: VersionDeclaration) -> UploadTicket:
     """Upload a replacement original; the previous one stays as an older version."""
     service = services().upload_service
     ticket = service.issue_version(principal(bp), media_id, body.to_domain(), current_user().quota_bytes)
-    return _ticket(ticket)
+    return UploadTicket.of(ticket)
 
 
 @route(bp, "/media/{media_id}/versions", response=Versions, errors=(404,))

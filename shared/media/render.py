@@ -75,41 +75,32 @@ class LocalRenderer:
         renditions = _as_files(stills.renditions, renamed={"preview": "poster"})
         facts: dict[str, Any] = {"video": meta.to_dict()}
         if video.needs_transcode(meta, max_long_side=limits.transcode_long_side):
-            target = os.path.join(workdir, "web.mp4")
+            web_path = os.path.join(workdir, "web.mp4")
             web = video.transcode_to_mp4(
                 path,
-                target,
+                web_path,
                 max_long_side=limits.transcode_long_side,
                 max_duration_s=limits.max_duration_s,
                 max_pixels=limits.max_pixels,
                 time_budget_s=limits.time_budget_s,
                 source=meta,
             )
-            renditions.append(
-                RenditionFile(
-                    name="web",
-                    width=web.width,
-                    height=web.height,
-                    content_type="video/mp4",
-                    extension="mp4",
-                    path=target,
-                )
-            )
-            facts["web"] = web.to_dict()
+            web_size, facts["web"] = (web.width, web.height), web.to_dict()
         else:
             # Browsers play the original as it is: it is the web rendition too (a copy under renditions/), so
             # whoever may view the video can play it, as with a transcoded one, without the right to download it.
-            renditions.append(
-                RenditionFile(
-                    name="web",
-                    width=meta.width,
-                    height=meta.height,
-                    content_type="video/mp4",
-                    extension="mp4",
-                    path=path,
-                )
-            )
+            web_path, web_size = path, (meta.width, meta.height)
             facts["web"] = {"width": meta.width, "height": meta.height, "source": "original"}
+        renditions.append(
+            RenditionFile(
+                name="web",
+                width=web_size[0],
+                height=web_size[1],
+                content_type="video/mp4",
+                extension="mp4",
+                path=web_path,
+            )
+        )
         return MediaAnalysis(
             width=meta.width,
             height=meta.height,

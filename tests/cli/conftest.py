@@ -101,3 +101,12 @@ def one_error_line(stderr: str) -> str:
     assert "Traceback" not in stderr
     assert lines[0].startswith("error: ")
     return lines[0]
+
+
+def upload_one(run: Run, path: Path) -> str:
+    """Upload one file and wait for it: its media id (the upload must end ready)."""
+    result = run("upload", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    [outcome] = as_json(result)
+    assert outcome["result"] == "ready", outcome
+    return str(outcome["media_id"])

@@ -9,17 +9,9 @@ import zipfile
 from pathlib import Path
 
 from infra.local.stack import DevStack
-from tests.cli.conftest import Run, as_json, login, one_error_line
+from tests.cli.conftest import Run, as_json, login, one_error_line, upload_one
 from tests.support.images import jpeg_bytes
 from tests.support.realm import create_realm_user
-
-
-def upload_one(run: Run, path: Path) -> str:
-    result = run("upload", str(path), "--json")
-    assert result.returncode == 0, result.stderr
-    [outcome] = as_json(result)
-    assert outcome["result"] == "ready", outcome
-    return str(outcome["media_id"])
 
 
 def test_export_downloads_every_volume_of_the_archive(run: Run, stack: DevStack, tmp_path: Path) -> None:

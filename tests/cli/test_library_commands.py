@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.conftest import Run, as_json, login, one_error_line
+from tests.cli.conftest import Run, as_json, login, one_error_line, upload_one
 from tests.support.images import jpeg_bytes
-
-
-def upload_one(run: Run, path: Path) -> str:
-    result = run("upload", str(path), "--json")
-    assert result.returncode == 0, result.stderr
-    [outcome] = as_json(result)
-    assert outcome["result"] == "ready", outcome
-    return str(outcome["media_id"])
 
 
 def test_edit_changes_what_info_and_ls_show_and_a_stale_edit_is_one_line(run: Run, tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from functions.api.models.common import Body, ErrorBody, Reply
+from shared.domain import uploads as domain
+from shared.domain.ports import PresignedPost
 from shared.domain.uploads import MAX_FILES_PER_BATCH, MAX_PARTS_PER_REQUEST, UploadRequest
 
 # S3's own ceilings: one object is at most 5 TiB, a multipart upload at most 10,000 parts.
@@ -120,6 +122,17 @@ class UploadTicket(Reply):
     media_id: str
     duplicate: bool
     upload: Annotated[PostUpload | MultipartPlan, Field(discriminator="method")] | None
+
+    @classmethod
+    def of(cls, ticket: domain.UploadTicket) -> UploadTicket:
+        """The reply for a domain ticket: the POST form, the multipart plan, or nothing for a duplicate."""
+        upload = ticket.upload
+        instructions: PostUpload | MultipartPlan | None = None
+        if isinstance(upload, PresignedPost):
+            instructions = PostUpload(method="POST", url=upload.url, fields=upload.fields, expires_at=upload.expires_at)
+        elif isinstance(upload, domain.MultipartPlan):
+            instructions = MultipartPlan(method="MULTIPART", part_size=upload.part_size, part_count=upload.part_count)
+        return cls(media_id=ticket.media_id, duplicate=ticket.duplicate, upload=instructions)
 
 
 class RefusedUpload(Reply):
