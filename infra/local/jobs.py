@@ -35,6 +35,7 @@ def stack_environment(emulator: str) -> dict[str, str]:
     env = stack._base_env()  # the one definition of the local functions' environment
     os.environ.update(env)
     reachable(stack.emulator_url)
+    reachable(stack.dynamodb_url)
     localstack_host = f"{stack.host}:{stack.ports.emulator}" if emulator == "localstack" else None
     env.update(provision(stack.stack_name, localstack_host=localstack_host))
     os.environ.update(env)

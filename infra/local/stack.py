@@ -1,6 +1,6 @@
 """`make run`: the whole system on loopback, started in order and stopped together.
 
-emulator (:4566) -> resources from infra/template.yaml -> identity server (:8080)
+emulator (:4566) and DynamoDB (:4567) -> resources from infra/template.yaml -> identity server (:8080)
 -> API (:8000) -> workers (processing, analysis, notifications, maintenance, the recorder).
 Ctrl-C (or SIGTERM) stops every process it started.
 """
@@ -56,7 +56,7 @@ class Ports:
     emulator: int = 4566
     identity: int = 8080
     api: int = 8000
-    dynamodb: int = 4567  # moto's DynamoDB beside LocalStack, which cannot run its own here
+    dynamodb: int = 4567  # moto serving DynamoDB alone (beside the emulator, or LocalStack, which cannot run it here)
     web: int | None = None  # the web console (clients/web/serve.py); None: not served. `make run` serves it on 8090
 
 
@@ -104,23 +104,33 @@ class DevStack:
         """The AWS emulator's endpoint."""
         return f"http://{self.host}:{self.ports.emulator}"
 
+    @property
+    def dynamodb_url(self) -> str:
+        """DynamoDB's endpoint (a moto process of its own)."""
+        return f"http://{self.host}:{self.ports.dynamodb}"
+
     @contextmanager
     def paused(self, *names: str) -> Iterator[None]:
         """Hold these children still (SIGSTOP) for the block, then let them go on (SIGCONT).
 
         Benchmarks use it to time a client alone on a small machine: the queue keeps what arrives meanwhile.
         """
-        held = [process for name, process, _ in self._children if name in names and process.poll() is None]
-        unknown = set(names) - {name for name, _, _ in self._children}
-        if unknown:
-            raise ValueError(f"no such process in the stack: {sorted(unknown)}")
-        for process in held:
-            process.send_signal(signal.SIGSTOP)
+        held = self.pause(*names)
         try:
             yield
         finally:
             for process in held:
                 process.send_signal(signal.SIGCONT)
+
+    def pause(self, *names: str) -> list[subprocess.Popen[bytes]]:
+        """Hold these children still (SIGSTOP) until SIGCONT or stop(); the processes held."""
+        unknown = set(names) - {name for name, _, _ in self._children}
+        if unknown:
+            raise ValueError(f"no such process in the stack: {sorted(unknown)}")
+        held = [process for name, process, _ in self._children if name in names and process.poll() is None]
+        for process in held:
+            process.send_signal(signal.SIGSTOP)
+        return held
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab") if self.log_dir else None  # noqa: SIM115 - closed in stop()
@@ -159,8 +169,10 @@ class DevStack:
             # The console's origin: the identity server's redirects and CORS, and the local API's CORS.
             env["MEDIA_VAULT_WEB_ORIGINS"] = self.web_url
         env["RECORD_DELIVERY"] = f"file:{Path(self._spool.name) / 'records.jsonl'}"
-        if self.emulator == "localstack":
-            env["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://{self.host}:{self.ports.dynamodb}"
+        # DynamoDB is its own moto process beside either emulator: LocalStack cannot run one here, and beside moto's
+        # S3 it keeps table work (moto answers an index query by reading every item) off the interpreter that
+        # receives the uploads' bytes.
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = self.dynamodb_url
         env.update(self._extra_env)
         return env
 
@@ -168,20 +180,20 @@ class DevStack:
         """Start everything; return when the API and identity server answer."""
         self.env = self._base_env()
         try:
+            if self.emulator not in ("moto", "localstack"):
+                raise ValueError(f"unknown emulator {self.emulator!r} (moto or localstack)")
+            dynamodb = self._spawn(
+                "dynamodb", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.dynamodb)
+            )
             if self.emulator == "moto":
                 process = self._spawn(
                     "emulator", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.emulator)
                 )
                 wait_for_http(f"{self.emulator_url}/moto-api/", process=process)
-            elif self.emulator == "localstack":
+            else:
                 # Already started (make localstack): S3, SQS and STS must be ready, not just the port answering.
                 localstack.wait_healthy(localstack.health_url(self.host, self.ports.emulator), timeout=5)
-                process = self._spawn(
-                    "dynamodb", "-m", "infra.local.emulator", "--host", self.host, "--port", str(self.ports.dynamodb)
-                )
-                wait_for_http(f"http://{self.host}:{self.ports.dynamodb}/moto-api/", process=process)
-            else:
-                raise ValueError(f"unknown emulator {self.emulator!r} (moto or localstack)")
+            wait_for_http(f"{self.dynamodb_url}/moto-api/", process=dynamodb)
             command = [sys.executable, "-m", "infra.local.provision", "--stack-name", self.stack_name]
             if self.emulator == "localstack":
                 command += ["--localstack-host", f"{self.host}:{self.ports.emulator}"]
@@ -241,6 +253,7 @@ class DevStack:
         for _, process, log in reversed(self._children):
             if process.poll() is None:
                 process.terminate()
+                process.send_signal(signal.SIGCONT)  # a paused child acts on SIGTERM only once it runs again
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -278,7 +291,7 @@ Media Vault is running ({emulator}):
   console    {web}        (sign in as a demo user)
   API        {api}        (GET {api}/health, {api}/openapi.json)
   identity   {issuer}
-  emulator   {emulator_url}
+  emulator   {emulator_url}   DynamoDB {dynamodb_url}
 Demo users (password = username): alice, bob (user) - pat (partner, acme) - gina (partner, globex) - ada (admin)
 
   TOKEN=$(curl -s -d grant_type=password -d client_id=media-vault-web -d username=alice -d password=alice \\
@@ -310,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                 api=stack.api_url,
                 issuer=stack.issuer,
                 emulator_url=stack.emulator_url,
+                dynamodb_url=stack.dynamodb_url,
             )
             + f"(ready in {time.monotonic() - started:.1f} s)",
             flush=True,

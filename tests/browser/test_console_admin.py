@@ -53,7 +53,7 @@ def _flag_for_review(stack: DevStack, media_id: str) -> None:
     dynamodb = boto3.client(
         "dynamodb",
         region_name="us-east-1",
-        endpoint_url=stack.env.get("AWS_ENDPOINT_URL_DYNAMODB", stack.emulator_url),
+        endpoint_url=stack.dynamodb_url,
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )

@@ -231,7 +231,7 @@ def _end_in_the_past(world: World, share_id: str) -> None:
     dynamodb = boto3.client(
         "dynamodb",
         region_name="us-east-1",
-        endpoint_url=world.stack.emulator_url,
+        endpoint_url=world.stack.dynamodb_url,
         aws_access_key_id="test",  # the emulator's; the module fixture runs outside the per-test fake AWS env
         aws_secret_access_key="test",
     )

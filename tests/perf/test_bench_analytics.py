@@ -136,7 +136,7 @@ def test_bench_admin_analytics_over_90_days(stack: DevStack) -> None:
     started = time.perf_counter()
     collected = _counted_events(first)
     merged = merge(collected.increments)
-    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.dynamodb_url)
     table = stack.env["ANALYTICS_TABLE"]
     DynamoCounterStore(client, table).add(merged)
     seeding = time.perf_counter() - started
@@ -219,7 +219,7 @@ def _reads_of_a_shared_item(stack: DevStack) -> tuple[list[float], list[float], 
     alice, bob = session_of(stack, "alice"), session_of(stack, "bob")
     owner = alice.get(f"{stack.api_url}/me", timeout=10).json()["user_id"]
     bob_id = bob.get(f"{stack.api_url}/me", timeout=10).json()["user_id"]
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.dynamodb_url)
     (media_id,) = seed_ready_items(dynamodb, stack.env["MEDIA_TABLE"], owner, 1)
     share = {"grantee": {"type": "user", "username": "bob"}, "permissions": ["view"]}
     alice.post(f"{stack.api_url}/media/{media_id}/shares", json=share, timeout=30).raise_for_status()

@@ -91,7 +91,7 @@ def test_bench_export_and_erasure_of_1000_items(stack: DevStack) -> None:
     alice, ada = session_of(stack, "alice"), session_of(stack, "ada")
     owner = alice.get(f"{api}/me", timeout=10).json()["user_id"]
     ada.get(f"{api}/me", timeout=10).raise_for_status()
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.dynamodb_url)
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=stack.emulator_url)
     table, bucket = stack.env["MEDIA_TABLE"], stack.env["MEDIA_BUCKET"]
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})

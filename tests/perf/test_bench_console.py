@@ -77,7 +77,7 @@ def thumbnail_webp() -> bytes:
 
 def seed_library(stack: DevStack, owner: str) -> None:
     """ITEMS ready photos of `owner`, each with a stored thumbnail rendition (records and objects written directly)."""
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.dynamodb_url)
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=stack.emulator_url)
     table, bucket, body = stack.env["MEDIA_TABLE"], stack.env["MEDIA_BUCKET"], thumbnail_webp()
 

@@ -26,7 +26,7 @@ def test_bench_library_reads_against_raw_dynamodb(stack: DevStack) -> None:
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
     owner = session.get(f"{stack.api_url}/me", timeout=10).json()["user_id"]
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.dynamodb_url)
     table = stack.env["MEDIA_TABLE"]
     ids = seed_ready_items(dynamodb, table, owner, ITEMS)
     target = ids[len(ids) // 2]

@@ -37,7 +37,7 @@ def test_bench_grantee_reads_and_incoming_listing(stack: DevStack) -> None:
     alice, bob = session_of(stack, "alice"), session_of(stack, "bob")
     owner = alice.get(f"{stack.api_url}/me", timeout=10).json()["user_id"]
     bob.get(f"{stack.api_url}/me", timeout=10).raise_for_status()  # bob's account exists: he can be named
-    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.emulator_url)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stack.dynamodb_url)
     ids = seed_ready_items(dynamodb, stack.env["MEDIA_TABLE"], owner, GRANTS)
 
     def share(media_id: str) -> None:
