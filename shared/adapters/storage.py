@@ -1,7 +1,8 @@
-"""The media bucket on S3: pinned presigned POSTs, short-lived GETs, bounded reads."""
+"""The media bucket on S3: pinned presigned POSTs and PUTs, short-lived GETs, bounded reads."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,14 @@ from botocore.exceptions import ClientError
 
 from shared.domain.errors import Conflict, RejectedMedia, UnreadableMedia
 from shared.domain.media import expires_at
-from shared.domain.ports import DownloadedObject, ObjectVersion, PresignedPost, RenditionFile, UploadedPart
+from shared.domain.ports import (
+    DownloadedObject,
+    ObjectVersion,
+    PresignedPost,
+    PresignedPut,
+    RenditionFile,
+    UploadedPart,
+)
 from shared.domain.sniff import SNIFF_BYTES
 
 
@@ -58,6 +66,24 @@ class S3Storage:
             fields={k: str(v) for k, v in post["fields"].items()},
             expires_at=expires_at(ttl_seconds),
         )
+
+    def presign_put(self, key: str, content_type: str, size: int, sha256: str, ttl_seconds: int) -> PresignedPut:
+        """A PUT URL whose signature covers Content-Type, Content-Length and, with a declared SHA-256,
+        x-amz-checksum-sha256: S3 refuses another type or size (403) and bytes of another checksum (400 BadDigest),
+        so what lands is what was declared, before processing ever reads it."""
+        params: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+        }
+        headers = {"Content-Type": content_type}
+        if sha256:
+            checksum = base64.b64encode(bytes.fromhex(sha256)).decode("ascii")
+            params["ChecksumSHA256"] = checksum
+            headers["x-amz-checksum-sha256"] = checksum
+        url: str = self._s3.generate_presigned_url("put_object", Params=params, ExpiresIn=ttl_seconds)
+        return PresignedPut(url=url, headers=headers, expires_at=expires_at(ttl_seconds))
 
     def presign_get(
         self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None

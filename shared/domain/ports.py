@@ -20,6 +20,16 @@ class PresignedPost:
 
 
 @dataclass(frozen=True)
+class PresignedPut:
+    """A single-request upload: PUT the bytes to `url` with `headers` (and a Content-Length of exactly the declared
+    size) before `expires_at`. Every one of them is signed, so storage refuses any other type, size or checksum."""
+
+    url: str
+    headers: dict[str, str]
+    expires_at: str
+
+
+@dataclass(frozen=True)
 class DownloadedObject:
     """An object copied to local disk, with what was measured on the way."""
 
@@ -212,6 +222,9 @@ class ObjectStorage(Protocol):
 
     def presign_post(self, key: str, content_type: str, max_size: int, ttl_seconds: int) -> PresignedPost:
         """A POST form pinned to key, content type and size range."""
+
+    def presign_put(self, key: str, content_type: str, size: int, sha256: str, ttl_seconds: int) -> PresignedPut:
+        """A PUT URL pinned to key, content type, exact size and (when given, hex) SHA-256."""
 
     def presign_get(
         self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None

@@ -1,6 +1,7 @@
 """Issuing uploads: validate the declaration, check type, size and quota, record a pending item, sign the upload.
 
-Small files get a presigned POST pinned to key, Content-Type and size; large ones an S3 multipart upload
+Small files get a presigned POST pinned to key, Content-Type and size, or (asked for) a presigned PUT pinned to
+key, Content-Type, exact size and SHA-256; large ones an S3 multipart upload
 (resumable: parts can be listed and re-sent) whose parts the API signs on request and checks on completion.
 """
 
@@ -39,6 +40,7 @@ from shared.domain.ports import (
     ObjectStorage,
     ObjectVersion,
     PresignedPost,
+    PresignedPut,
     QuotaLedger,
     UploadedPart,
 )
@@ -48,6 +50,8 @@ from shared.domain.sniff import same_family, sniff
 MAX_PARTS_PER_REQUEST = 100
 # Files one batch declaration may carry (DynamoDB's BatchWriteItem takes 25 items a call).
 MAX_FILES_PER_BATCH = 25
+# How a file below the multipart threshold is sent: a browser form, or a PUT with signed headers.
+SINGLE_REQUEST_METHODS = ("POST", "PUT")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class UploadRequest:
     size: int
     sha256: str = ""
     force: bool = False
+    method: str = "POST"  # one of SINGLE_REQUEST_METHODS; a file past the multipart threshold goes in parts anyway
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class UploadTicket:
 
     media_id: str
     duplicate: bool
-    upload: PresignedPost | MultipartPlan | None
+    upload: PresignedPost | PresignedPut | MultipartPlan | None
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,8 @@ class UploadService:
 
     # --- declaring ---------------------------------------------------------------------------
     def _check(self, request: UploadRequest) -> None:
+        if request.method not in SINGLE_REQUEST_METHODS:
+            raise ValidationError(f"method must be one of {', '.join(SINGLE_REQUEST_METHODS)}", field="method")
         limits = self._limits
         if request.content_type not in limits.allowed_content_types:
             raise UnsupportedMediaType(
@@ -166,11 +173,16 @@ class UploadService:
         if request.size > limit:
             raise PayloadTooLarge(f"size {request.size} exceeds the per-file limit of {limit} bytes")
 
-    def _upload(self, item: MediaItem) -> PresignedPost | MultipartPlan:
-        """The client's instructions: a POST form, or the multipart plan."""
+    def _upload(self, item: MediaItem, method: str) -> PresignedPost | PresignedPut | MultipartPlan:
+        """The client's instructions: the multipart plan, or the single request it asked for (POST form or PUT)."""
+        limits = self._limits
         if item.upload_id:
-            return MultipartPlan(self._limits.multipart_part_bytes, len(self._plan(item)))
-        return self._storage.presign_post(item.object_key, item.content_type, item.size, self._limits.url_ttl_seconds)
+            return MultipartPlan(limits.multipart_part_bytes, len(self._plan(item)))
+        if method == "PUT":
+            return self._storage.presign_put(
+                item.object_key, item.content_type, item.size, item.sha256, limits.url_ttl_seconds
+            )
+        return self._storage.presign_post(item.object_key, item.content_type, item.size, limits.url_ttl_seconds)
 
     def issue_upload(self, principal: Principal, request: UploadRequest, quota_bytes: int) -> UploadTicket:
         """A new pending item and how to upload it, or the existing ready item with the same checksum."""
@@ -184,7 +196,7 @@ class UploadService:
                     return UploadTicket(existing.media_id, duplicate=True, upload=None)
         item = self._new_item(principal, request, filename)
         with self._reserved(principal.sub, request.size, quota_bytes, item):
-            upload = self._upload(item)
+            upload = self._upload(item, request.method)
             self._repository.create(item)
         return UploadTicket(item.media_id, duplicate=False, upload=upload)
 
@@ -284,7 +296,10 @@ class UploadService:
         try:
             for index, request, filename in fitting:
                 items.append((index, self._new_item(principal, request, filename)))
-            tickets = [(index, UploadTicket(item.media_id, False, self._upload(item))) for index, item in items]
+            methods = {index: request.method for index, request, _ in fitting}
+            tickets = [
+                (index, UploadTicket(item.media_id, False, self._upload(item, methods[index]))) for index, item in items
+            ]
             if self._new_items is not None:
                 self._new_items.create_many([item for _, item in items])
             else:
@@ -324,7 +339,7 @@ class UploadService:
         )
         # The bucket keeps the old original as a noncurrent version: quota counts it until the item is purged.
         with self._reserved(principal.sub, request.size, quota_bytes, new):
-            upload = self._upload(new)
+            upload = self._upload(new, request.method)
             self._repository.start_new_version(new, expected_revision=item.revision)
         return UploadTicket(media_id, duplicate=False, upload=upload)
 

@@ -119,11 +119,11 @@ class ApiClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def create_upload(self, filename: str, content_type: str, size: int) -> requests.Response:
-        """POST /uploads."""
+    def create_upload(self, filename: str, content_type: str, size: int, **extra: Any) -> requests.Response:
+        """POST /uploads (extra: other declaration fields, such as sha256 and method)."""
         return requests.post(
             f"{self.base_url}/uploads",
-            json={"filename": filename, "content_type": content_type, "size": size},
+            json={"filename": filename, "content_type": content_type, "size": size, **extra},
             headers=self._headers(),
             timeout=HTTP_TIMEOUT,
         )

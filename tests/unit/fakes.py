@@ -19,6 +19,7 @@ from shared.domain.ports import (
     ObjectVersion,
     Page,
     PresignedPost,
+    PresignedPut,
     ProcessingResult,
     RenditionFile,
     SortField,
@@ -304,6 +305,7 @@ class MemoryStorage:
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
         self.posts: list[tuple[str, str, int, int]] = []
+        self.puts: list[tuple[str, str, int, str, int]] = []
         self.multipart: dict[str, list[UploadedPart]] = {}
         self.completed: list[str] = []
         self.deleted_versions: list[tuple[str, str]] = []
@@ -315,6 +317,11 @@ class MemoryStorage:
             fields={"key": key, "Content-Type": content_type},
             expires_at="2026-01-01T00:00:00+00:00",
         )
+
+    def presign_put(self, key: str, content_type: str, size: int, sha256: str, ttl_seconds: int) -> PresignedPut:
+        self.puts.append((key, content_type, size, sha256, ttl_seconds))
+        headers = {"Content-Type": content_type, **({"x-amz-checksum-sha256": sha256} if sha256 else {})}
+        return PresignedPut(url=f"http://s3.test/bucket/{key}", headers=headers, expires_at="2026-01-01T00:00:00+00:00")
 
     def presign_get(
         self, key: str, ttl_seconds: int, filename: str | None = None, version_id: str | None = None

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from functions.api.models.common import Body, ErrorBody, Reply
 from shared.domain import uploads as domain
-from shared.domain.ports import PresignedPost
+from shared.domain.ports import PresignedPost, PresignedPut
 from shared.domain.uploads import MAX_FILES_PER_BATCH, MAX_PARTS_PER_REQUEST, UploadRequest
 
 # S3's own ceilings: one object is at most 5 TiB, a multipart upload at most 10,000 parts.
@@ -25,6 +25,14 @@ ContentType = Annotated[
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
 Filename = Annotated[str, StringConstraints(max_length=MAX_FILENAME)]
 PartNumber = Annotated[int, Field(ge=1, le=MAX_PART_NUMBER)]
+SingleRequestMethod = Annotated[
+    Literal["POST", "PUT"],
+    Field(
+        description="how to send a file below the multipart threshold: POST, a browser form pinned to type and "
+        "size range; or PUT, whose signed headers pin type, exact size and (with sha256) the checksum, so storage "
+        "refuses other bytes. Larger files get a multipart plan either way."
+    ),
+]
 
 
 def _non_blank(value: str) -> str:
@@ -43,6 +51,7 @@ class UploadDeclaration(Body):
     size: int = Field(gt=0, le=MAX_OBJECT_BYTES, description="exact size in bytes")
     sha256: Sha256 | None = Field(default=None, description="hex SHA-256 of the bytes: enables deduplication")
     force: bool = Field(default=False, description="upload even if a ready item with this sha256 exists")
+    method: SingleRequestMethod = "POST"
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"filename": "cat.jpg", "content_type": "image/jpeg", "size": 959308}]}
@@ -50,7 +59,7 @@ class UploadDeclaration(Body):
 
     def to_domain(self) -> UploadRequest:
         """The domain's declaration."""
-        return UploadRequest(self.filename, self.content_type, self.size, self.sha256 or "", self.force)
+        return UploadRequest(self.filename, self.content_type, self.size, self.sha256 or "", self.force, self.method)
 
 
 class UploadBatch(Body):
@@ -70,10 +79,11 @@ class VersionDeclaration(Body):
     content_type: ContentType = Field(examples=["image/jpeg"])
     size: int = Field(gt=0, le=MAX_OBJECT_BYTES)
     sha256: Sha256 | None = None
+    method: SingleRequestMethod = "POST"
 
     def to_domain(self) -> UploadRequest:
         """The domain's declaration."""
-        return UploadRequest(self.filename or "", self.content_type, self.size, self.sha256 or "")
+        return UploadRequest(self.filename or "", self.content_type, self.size, self.sha256 or "", method=self.method)
 
 
 class PartNumbers(Body):
@@ -108,6 +118,15 @@ class PostUpload(Reply):
     expires_at: str = Field(json_schema_extra={"format": "date-time"})
 
 
+class PutUpload(Reply):
+    """A presigned PUT: send the bytes with every header given (and Content-Length the declared size)."""
+
+    method: Literal["PUT"]
+    url: str
+    headers: dict[str, str] = Field(description="headers the signature covers: send each exactly as given")
+    expires_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
 class MultipartPlan(Reply):
     """An S3 multipart upload: ask for signed part URLs, PUT each part, then complete."""
 
@@ -121,15 +140,17 @@ class UploadTicket(Reply):
 
     media_id: str
     duplicate: bool
-    upload: Annotated[PostUpload | MultipartPlan, Field(discriminator="method")] | None
+    upload: Annotated[PostUpload | PutUpload | MultipartPlan, Field(discriminator="method")] | None
 
     @classmethod
     def of(cls, ticket: domain.UploadTicket) -> UploadTicket:
-        """The reply for a domain ticket: the POST form, the multipart plan, or nothing for a duplicate."""
+        """The reply for a domain ticket: the POST form, the PUT, the multipart plan, or nothing for a duplicate."""
         upload = ticket.upload
-        instructions: PostUpload | MultipartPlan | None = None
+        instructions: PostUpload | PutUpload | MultipartPlan | None = None
         if isinstance(upload, PresignedPost):
             instructions = PostUpload(method="POST", url=upload.url, fields=upload.fields, expires_at=upload.expires_at)
+        elif isinstance(upload, PresignedPut):
+            instructions = PutUpload(method="PUT", url=upload.url, headers=upload.headers, expires_at=upload.expires_at)
         elif isinstance(upload, domain.MultipartPlan):
             instructions = MultipartPlan(method="MULTIPART", part_size=upload.part_size, part_count=upload.part_count)
         return cls(media_id=ticket.media_id, duplicate=ticket.duplicate, upload=instructions)
