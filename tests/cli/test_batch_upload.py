@@ -70,3 +70,24 @@ def test_a_folder_of_30_photos_is_declared_in_groups_and_every_one_ends_ready(
     during = api_requests(stack)[len(before) :]
     assert during.count(("POST", "/uploads/batch")) == groups_of(FILES) == 5
     assert ("POST", "/uploads") not in during
+
+
+def test_each_small_file_goes_to_storage_in_one_put_at_its_own_key(run: Run, stack: DevStack, tmp_path: Path) -> None:
+    folder = tmp_path / "puts"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"p{n}.jpg").write_bytes(unique_jpeg())
+    login(run, "alice")
+
+    result = run("--verbose", "upload", str(folder), "--json", "--no-wait")
+
+    assert result.returncode == 0, result.stderr
+    media_ids = {o["media_id"] for o in as_json(result)}
+    bucket = stack.env["MEDIA_BUCKET"]
+    sent = [line for line in result.stderr.splitlines() if stack.emulator_url in line]
+    # One storage request per file, each a PUT to the item's original (signed headers pin type, size, checksum).
+    assert len(sent) == len(media_ids) == 3, sent
+    for line in sent:
+        assert " PUT " in f" {line} " and line.rstrip().endswith("-> 200"), line
+    keys = [line.split(f"{stack.emulator_url}/{bucket}/", 1)[1].split()[0].split("/") for line in sent]
+    assert {(prefix, media_id) for prefix, _, media_id in keys} == {("originals", m) for m in media_ids}

@@ -1,4 +1,4 @@
-"""Uploading files: hash, declare (duplicates skipped), presigned POST or resumable multipart, wait for processing."""
+"""Uploading files: hash, declare (duplicates skipped), presigned PUT or resumable multipart, wait for processing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import mimetypes
 import os
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.progress import Progress, TaskID
-from urllib3.filepost import encode_multipart_formdata
 
 from mediavault_cli.api import Api, storage_message, with_retries
 from mediavault_cli.errors import ApiError, CliError
 
 CHUNK = 1024 * 1024
-# A file up to this size is read once: hashed and sent from the same bytes in memory (with its form body, two
-# copies per thread at most).
-IN_MEMORY_BYTES = 16 * 1024 * 1024
+# How a file below the multipart threshold goes to storage: a PUT whose signed headers pin its type, size and
+# SHA-256, streamed from the file (a browser-form POST would cost the emulator ~40% more CPU per byte, and the
+# client a copy of every file in memory: tests/perf/test_bench_cli_upload.py).
+SINGLE_REQUEST = "PUT"
 # The API signs up to 100 part URLs per call, but signed URLs expire: a smaller batch is never stale on a slow link.
 PARTS_PER_REQUEST = 20
 FINAL_STATUSES = frozenset({"ready", "failed", "rejected"})
@@ -102,7 +101,10 @@ def content_type_of(path: Path) -> str:
 
 
 class _ProgressReader:
-    """A file slice requests can stream with a Content-Length (presigned PUTs refuse chunked bodies)."""
+    """A file slice requests can stream with a Content-Length (presigned PUTs refuse chunked bodies).
+
+    urllib3 asks for 16 KiB at a time; reads of at least CHUNK mean 64 times fewer reads, sends and progress updates.
+    """
 
     def __init__(self, path: Path, offset: int, length: int, on_read: Callable[[int], None]) -> None:
         self._handle = path.open("rb")
@@ -115,7 +117,7 @@ class _ProgressReader:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
-        size = self._left if size < 0 else min(size, self._left)
+        size = self._left if size < 0 else min(max(size, CHUNK), self._left)
         if size == 0:
             return b""
         data = self._handle.read(size)
@@ -126,30 +128,15 @@ class _ProgressReader:
         return data
 
 
-def form_body(fields: dict[str, str], filename: str, content_type: str, data: bytes) -> tuple[bytes, str]:
-    """A presigned POST's multipart body and its Content-Type, the file's bytes copied once (requests' encoder
-    copies them twice more: on a bulk upload of 5 MB photos, more CPU than the hashing)."""
-    boundary = uuid.uuid4().hex
-    head, content = encode_multipart_formdata([*fields.items(), ("file", (filename, b"", content_type))], boundary)
-    closing = f"\r\n--{boundary}--\r\n".encode()
-    return b"".join((head[: -len(closing)], data, closing)), content
-
-
-def hash_file(
-    path: Path, on_read: Callable[[int], None] | None = None, *, keep: bool = True
-) -> tuple[str, bytes | None]:
-    """The file's SHA-256, and (keep) its bytes when it is small enough to be sent from memory (else None)."""
-    size = path.stat().st_size
+def hash_file(path: Path, on_read: Callable[[int], None] | None = None) -> str:
+    """The file's SHA-256 (hex), read in CHUNK pieces."""
     digest = hashlib.sha256()
-    kept: list[bytes] | None = [] if keep and size <= IN_MEMORY_BYTES else None
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
-            if kept is not None:
-                kept.append(chunk)
             if on_read is not None:
                 on_read(len(chunk))
-    return digest.hexdigest(), None if kept is None else b"".join(kept)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -236,6 +223,7 @@ class BatchDeclarer:
                 "size": size,
                 "sha256": sha256,
                 "force": self.force,
+                "method": SINGLE_REQUEST,
             }
             group.append((path, declaration, sha256))
             if len(group) >= target:
@@ -250,7 +238,7 @@ class BatchDeclarer:
 
         def checksum(path: Path) -> tuple[int, str]:
             size = path.stat().st_size
-            return size, hash_file(path, keep=False)[0] if size else ""
+            return size, hash_file(path) if size else ""
 
         pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="hash")
         try:
@@ -348,16 +336,15 @@ class Uploader:
             if declared is not None and declared.after is not None:
                 self._done[declared.after].wait()  # the first copy of these bytes goes first
             if declared is not None and declared.sha256:
-                sha256, data = declared.sha256, None
+                sha256 = declared.sha256
             else:
-                sha256, data = self._hash(path, size, task)
+                sha256 = hash_file(path, lambda amount: self.progress.advance(task, amount))
             self.progress.update(task, completed=0, phase="send")
             # Copies of the same bytes in one run go one after the other: once the first is ready, the rest are
             # duplicates instead of parallel uploads of the same content.
             with self._same_bytes(sha256):
                 ticket = declared.ticket if declared is not None else None
-                media_id, sent = self._send(path, size, sha256, task, data, ticket)
-                del data  # not held while waiting for processing
+                media_id, sent = self._send(path, size, sha256, task, ticket)
                 outcome.media_id = media_id
                 if not sent:
                     outcome.result = "duplicate"
@@ -388,12 +375,8 @@ class Uploader:
         self._counted[task] = self._counted.get(task, 0) + amount
         self.progress.advance(self.overall, amount)
 
-    def _hash(self, path: Path, size: int, task: TaskID) -> tuple[str, bytes | None]:
-        """The file's SHA-256, and its bytes when it is small enough to be sent from memory (else None)."""
-        return hash_file(path, lambda amount: self.progress.advance(task, amount))
-
     def _send(
-        self, path: Path, size: int, sha256: str, task: TaskID, data: bytes | None, ticket: dict[str, Any] | None
+        self, path: Path, size: int, sha256: str, task: TaskID, ticket: dict[str, Any] | None
     ) -> tuple[str, bool]:
         """(media id, whether bytes were sent): with a ticket the batch declarer got, send; else resume a multipart
         upload this profile started, or declare the file alone."""
@@ -415,6 +398,7 @@ class Uploader:
             "content_type": content_type,
             "size": size,
             "sha256": sha256,
+            "method": SINGLE_REQUEST,
         }
         if ticket is None and self.new_version_of:
             # A replacement original of an item: the same upload plan, under the item's id.
@@ -424,28 +408,19 @@ class Uploader:
         if ticket.get("duplicate"):
             return ticket["media_id"], False
         plan = ticket["upload"]
-        if plan["method"] == "POST":
-            self._post_form(path, plan, content_type, task, data)
+        if plan["method"] == SINGLE_REQUEST:
+            self._put_object(path, plan, size, task)
             return ticket["media_id"], True
+        if plan["method"] != "MULTIPART":
+            raise CliError(f"the API asks for an upload by {plan['method']}, which this client does not send")
         state = {"media_id": ticket["media_id"], "path": str(path), "size": size, **plan}
         self._save_state(state_path, state)
         self._multipart(path, state, [], state_path, task)
         return ticket["media_id"], True
 
-    def _post_form(self, path: Path, plan: dict[str, Any], content_type: str, task: TaskID, data: bytes | None) -> None:
-        data = path.read_bytes() if data is None else data
-        body, form_type = form_body(plan["fields"], path.name, content_type, data)
-        size = len(data)
-
-        def send() -> Any:
-            headers = {"Content-Type": form_type}
-            return self.api.http.post(plan["url"], data=body, headers=headers, timeout=(5, 300))
-
-        with self._transfers:
-            response = with_retries(send, "storage")
-        if response.status_code >= 400:
-            raise ApiError(response.status_code, "storage_error", storage_message(response))
-        self.progress.update(task, completed=size)
+    def _put_object(self, path: Path, plan: dict[str, Any], size: int, task: TaskID) -> None:
+        """The whole file in one signed PUT, streamed from disk (storage checks its size, type and SHA-256)."""
+        self._put(path, plan["url"], 0, size, task, 0, headers=plan["headers"])
         self._count(task, size)
 
     def _multipart(
@@ -465,7 +440,7 @@ class Uploader:
             signed = self.api.request("POST", f"/uploads/{media_id}/parts", json={"part_numbers": batch})
             for part in signed["parts"]:
                 number = part["part_number"]
-                etags[number] = self._put_part(path, part, (number - 1) * part_size, task, done)
+                etags[number] = self._put(path, part["url"], (number - 1) * part_size, part["size"], task, done)
                 done += part["size"]
                 self._count(task, part["size"])
                 state["etags"] = etags
@@ -475,7 +450,17 @@ class Uploader:
         self.api.request("POST", f"/uploads/{media_id}/complete", json=body)
         state_path.unlink(missing_ok=True)
 
-    def _put_part(self, path: Path, part: dict[str, Any], offset: int, task: TaskID, base: int) -> str:
+    def _put(
+        self,
+        path: Path,
+        url: str,
+        offset: int,
+        length: int,
+        task: TaskID,
+        base: int,
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        """PUT length bytes of the file from offset to a presigned URL (at most `transfers` at once); the ETag."""
         sent = 0
 
         def on_read(amount: int) -> None:
@@ -486,8 +471,8 @@ class Uploader:
         def send() -> Any:
             nonlocal sent
             sent = 0
-            reader = _ProgressReader(path, offset, part["size"], on_read)
-            return self.api.http.put(part["url"], data=reader, timeout=(5, 300))
+            reader = _ProgressReader(path, offset, length, on_read)
+            return self.api.http.put(url, data=reader, headers=headers, timeout=(5, 300))
 
         with self._transfers:
             response = with_retries(send, "storage")
