@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.errors import Conflict, PayloadTooLarge, QuotaExceeded, UnsupportedMediaType, ValidationError
 from shared.domain.media import MediaStatus
-from shared.domain.ports import PresignedPost, UploadedPart
+from shared.domain.ports import PresignedPost, PresignedPut, UploadedPart
 from shared.domain.principal import Principal, Role
 from shared.domain.uploads import MultipartPlan, UploadLimits, UploadRequest, UploadService, UploadTicket
 from tests.unit.fakes import MemoryLedger, MemoryRepository, MemoryStorage
@@ -45,6 +45,27 @@ def test_issue_upload_records_pending_item_under_owner_prefix_and_reserves_quota
     assert storage.posts == [(item.object_key, "image/jpeg", 500, 300)]
     assert isinstance(ticket.upload, PresignedPost)
     assert ledger.reserved == {"user-alice": 500}
+
+
+def test_a_put_is_signed_for_the_declared_type_size_and_checksum_and_a_large_file_goes_in_parts() -> None:
+    service, repository, storage, _ = _service()
+    digest = "b" * 64
+    small = service.issue_upload(ALICE, _request(sha256=digest, method="PUT"), 10_000)
+    large = service.issue_upload(ALICE, _request(content_type="video/mp4", size=700, method="PUT"), 10_000)
+    [batched] = service.issue_uploads(ALICE, [_request(filename="b.jpg", method="PUT")], 10_000)
+    assert isinstance(small.upload, PresignedPut) and isinstance(large.upload, MultipartPlan)
+    assert isinstance(batched, UploadTicket) and isinstance(batched.upload, PresignedPut)
+    key = repository.items[small.media_id].object_key
+    batched_key = repository.items[batched.media_id].object_key
+    assert storage.puts == [(key, "image/jpeg", 500, digest, 300), (batched_key, "image/jpeg", 500, "", 300)]
+    assert storage.posts == []
+
+
+def test_an_unknown_method_is_refused_before_anything_is_stored() -> None:
+    service, repository, storage, ledger = _service()
+    with pytest.raises(ValidationError, match="method"):
+        service.issue_upload(ALICE, _request(method="PATCH"), 10_000)
+    assert (repository.items, storage.posts, storage.puts, ledger.reserved.get("user-alice", 0)) == ({}, [], [], 0)
 
 
 def test_type_size_and_quota_limits_are_enforced_before_anything_is_stored() -> None:
