@@ -24,7 +24,8 @@ def emit_json(data: Any) -> None:
 
 
 def progress_bar() -> Progress:
-    """Per-file bars and a total, on stderr, cleared when done (the summary table stays)."""
+    """Per-file bars and a total, on stderr, cleared when done (the summary table stays). Off when stderr is not a
+    terminal (a pipe, a CI log): nobody sees the bars, and Rich would still lay them out ten times a second."""
     return Progress(
         TextColumn("[bold]{task.fields[phase]:>5}[/] {task.description}", table_column=None),
         BarColumn(),
@@ -33,6 +34,7 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     )
 
 
